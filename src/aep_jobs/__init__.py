@@ -1,0 +1,1 @@
+"""Async client for the Adobe Experience Platform export jobs API."""
