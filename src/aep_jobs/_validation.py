@@ -1,0 +1,228 @@
+"""Checks on requests and arguments, run before anything is sent.
+
+Every failure raises :class:`~aep_jobs.errors.RequestValidationError` naming the field (by its
+wire name), the value and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from .errors import RequestValidationError
+from .models import ExportJobRequest, JobStatus, SegmentStatus
+
+# The statuses that the list operation accepts as a filter, per Adobe's OpenAPI spec.
+LIST_STATUS_FILTERS = (JobStatus.NEW.value, JobStatus.SUCCEEDED.value, JobStatus.FAILED.value)
+
+_SEGMENT_STATUSES = tuple(status.value for status in SegmentStatus)
+
+# RFC 3339 section 5.6 date-time. A space instead of "T" is allowed by the RFC's note and is
+# what Adobe's spec examples use ("2018-01-01 00:00:00+00:00").
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
+)
+_JSON_PATH = re.compile(r" - at `\$((?:\.[A-Za-z_][\w]*|\[\d+\])*)`$")
+_DIGITS = re.compile(r"[0-9]+")
+
+_request_decoder = msgspec.json.Decoder(ExportJobRequest)
+
+
+def parse_export_request(source: bytes | str | Mapping[str, Any]) -> ExportJobRequest:
+    """Parse and validate a create request from JSON text or a mapping of wire names.
+
+    :raises RequestValidationError: the JSON is invalid, a field is unknown, missing or of the
+        wrong type, or a value is out of range
+    """
+    try:
+        if isinstance(source, Mapping):
+            request = msgspec.convert(source, ExportJobRequest)
+        else:
+            request = _request_decoder.decode(source)
+    except msgspec.ValidationError as error:
+        raise _from_msgspec_error(error, source) from None
+    except msgspec.DecodeError as error:
+        raise RequestValidationError("body", _short(source), f"not valid JSON ({error})") from None
+    check_export_request(request)
+    return request
+
+
+def check_export_request(request: ExportJobRequest) -> None:
+    """Check a create request's types and values.
+
+    :raises RequestValidationError: on the first invalid field
+    """
+    if not isinstance(request, ExportJobRequest):
+        raise RequestValidationError(
+            "request",
+            request,
+            "expected an ExportJobRequest; build one or use parse_export_request",
+        )
+
+    # Structs built in Python are not type-checked on construction: a round trip through
+    # msgspec checks every field's type against the annotations.
+    try:
+        builtins = msgspec.to_builtins(request)
+        msgspec.convert(builtins, ExportJobRequest)
+    except msgspec.ValidationError as error:
+        raise _from_msgspec_error(error, builtins) from None
+    except TypeError as error:
+        raise RequestValidationError("request", request, f"cannot be encoded: {error}") from None
+
+    _check_text("destination.datasetId", request.destination.dataset_id)
+    _check_text("schema.name", request.schema.name)
+    if request.fields is not None:
+        _check_text("fields", request.fields)
+    if request.merge_policy is not None:
+        _check_text("mergePolicy.id", request.merge_policy.id)
+
+    export_filter = request.filter
+    if export_filter is not None:
+        for index, segment in enumerate(export_filter.segments or ()):
+            prefix = f"filter.segments[{index}]"
+            _check_text(f"{prefix}.segmentId", segment.segment_id)
+            if segment.segment_ns is not None:
+                _check_text(f"{prefix}.segmentNs", segment.segment_ns)
+            if segment.status is not None:
+                _check_segment_statuses(f"{prefix}.status", segment.status)
+        window = export_filter.segment_qualification_time
+        if window is not None:
+            start = _check_timestamp("filter.segmentQualificationTime.startTime", window.start_time)
+            end = _check_timestamp("filter.segmentQualificationTime.endTime", window.end_time)
+            if start is not None and end is not None and start > end:
+                raise RequestValidationError(
+                    "filter.segmentQualificationTime",
+                    f"{window.start_time} .. {window.end_time}",
+                    "startTime is after endTime; swap them",
+                )
+        _check_timestamp("filter.fromIngestTimestamp", export_filter.from_ingest_timestamp)
+
+    event_list = request.additional_fields.event_list if request.additional_fields else None
+    if event_list is not None and event_list.filter is not None:
+        prefix = "additionalFields.eventList.filter"
+        _check_timestamp(f"{prefix}.fromIngestTimestamp", event_list.filter.from_ingest_timestamp)
+        _check_timestamp(f"{prefix}.toIngestTimestamp", event_list.filter.to_ingest_timestamp)
+
+
+def check_list_arguments(limit: object, offset: object, status: object) -> str | None:
+    """Check the filters of a list request and return the status filter as a plain string.
+
+    :raises RequestValidationError: ``limit`` is not a positive integer, ``offset`` is not a
+        non-empty string, or ``status`` is not one of NEW, SUCCEEDED, FAILED
+    """
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        raise RequestValidationError("limit", limit, "expected a positive integer such as 100")
+    if offset is not None and (not isinstance(offset, str) or not offset):
+        raise RequestValidationError(
+            "offset", offset, "expected a non-empty cursor string such as '1538573416687_722'"
+        )
+    if status is not None and status not in LIST_STATUS_FILTERS:
+        raise RequestValidationError(
+            "status", status, f"expected one of {', '.join(LIST_STATUS_FILTERS)}"
+        )
+    if status is None:
+        return None
+    return LIST_STATUS_FILTERS[LIST_STATUS_FILTERS.index(status)]
+
+
+def check_job_id(job_id: object) -> str:
+    """Return a job id as the text that goes into the URL path.
+
+    :raises RequestValidationError: the id is not a non-negative integer or a string of digits
+    """
+    if isinstance(job_id, int) and not isinstance(job_id, bool) and job_id >= 0:
+        return str(job_id)
+    if isinstance(job_id, str) and _DIGITS.fullmatch(job_id):
+        return job_id
+    raise RequestValidationError("job_id", job_id, "expected an export job id such as 722")
+
+
+def _check_text(name: str, value: str) -> None:
+    if not value.strip():
+        raise RequestValidationError(name, value, "must not be empty")
+
+
+def _check_segment_statuses(name: str, statuses: list[str]) -> None:
+    if not statuses:
+        raise RequestValidationError(
+            name, statuses, "must not be empty; leave it out to use the server's default"
+        )
+    for index, status in enumerate(statuses):
+        if status not in _SEGMENT_STATUSES:
+            raise RequestValidationError(
+                f"{name}[{index}]", status, f"expected one of {', '.join(_SEGMENT_STATUSES)}"
+            )
+
+
+def _check_timestamp(name: str, value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    match = _RFC3339.fullmatch(value)
+    problem = "expected an RFC 3339 timestamp such as '2018-01-01T00:00:00Z'"
+    if match is None:
+        raise RequestValidationError(name, value, problem)
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    zone = match.group(8).upper()
+    try:
+        offset = dt.timedelta(0)
+        if zone != "Z":
+            sign = -1 if zone[0] == "-" else 1
+            offset = sign * dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        # RFC 3339 allows a leap second (:60), which datetime cannot hold.
+        return dt.datetime(
+            year, month, day, hour, minute, min(second, 59), tzinfo=dt.timezone(offset)
+        )
+    except ValueError:
+        raise RequestValidationError(name, value, problem) from None
+
+
+def _from_msgspec_error(error: msgspec.ValidationError, source: object) -> RequestValidationError:
+    message = str(error)
+    match = _JSON_PATH.search(message)
+    if match is None:
+        return RequestValidationError("body", _short(source), message)
+
+    path = match.group(1)
+    problem = message[: match.start()]
+    # "Object missing required field `datasetId`" names the field that is not there.
+    missing = re.fullmatch(r"Object missing required field `(\w+)`", problem)
+    if missing:
+        name = f"{path}.{missing.group(1)}".lstrip(".")
+        return RequestValidationError(name, None, "is required")
+    unknown = re.fullmatch(r"Object contains unknown field `(\w+)`", problem)
+    if unknown:
+        name = f"{path}.{unknown.group(1)}".lstrip(".")
+        return RequestValidationError(name, _lookup(source, name), "is not a known field")
+    name = path.lstrip(".") or "body"
+    return RequestValidationError(name, _lookup(source, name), problem[0].lower() + problem[1:])
+
+
+def _lookup(source: object, path: str) -> object:
+    """Return the value at a dotted wire path of decoded JSON, or None if it is not there."""
+    if isinstance(source, (bytes, str)):
+        try:
+            source = msgspec.json.decode(source)
+        except msgspec.DecodeError:
+            return None
+    value = source
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        if part.startswith("[") and isinstance(value, list):
+            index = int(part[1:-1])
+            value = value[index] if index < len(value) else None
+        elif isinstance(value, Mapping):
+            value = value.get(part)
+        else:
+            return None
+    return value
+
+
+def _short(source: object, limit: int = 80) -> object:
+    if isinstance(source, bytes):
+        source = source.decode("utf-8", errors="replace")
+    if isinstance(source, str) and len(source) > limit:
+        return source[:limit] + "..."
+    return source

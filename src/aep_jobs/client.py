@@ -1,0 +1,305 @@
+"""ExportJobsClient: list, iterate, get, create and cancel export jobs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from . import _validation
+from ._http import Identity, Sender
+from .auth import TokenProvider
+from .config import DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT, PRODUCTION_BASE_URL, Settings
+from .errors import ConfigurationError, DecodeError, RequestValidationError
+from .models import CancelResult, ExportJob, ExportJobRequest, JobPage, encode_request
+from .pagination import JobIterator, PageIterator
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["ExportJobsClient"]
+
+logger = logging.getLogger("aep_jobs")
+
+_JOBS_PATH = "/export/jobs"
+
+
+class ExportJobsClient:
+    """An async client for the export jobs API of one organisation and sandbox.
+
+    Use it as an async context manager, so that its connections are closed::
+
+        async with ExportJobsClient(org_id=..., api_key=..., sandbox="prod", token=...) as client:
+            async for job in client.iter_jobs(status="FAILED"):
+                print(job.id, job.errors)
+
+    :param org_id: the IMS organization id, e.g. ``1BD6382559DF0C130A49422D@AdobeOrg``
+    :param api_key: the API key (the Developer Console's client id)
+    :param sandbox: the sandbox name, e.g. ``prod``
+    :param token: an access token, or a :class:`~aep_jobs.auth.TokenProvider`
+    :param base_url: the service root; Adobe's production root by default
+    :param timeout: seconds, or an ``httpx.Timeout`` for each phase of a request
+    :param page_size: jobs per page when iterating, unless a call says otherwise
+    :param transport: an httpx transport to send requests through instead of the network,
+        e.g. the emulator's in-process transport
+    :param allow_insecure_http: allow a plain ``http://`` base URL on a host that is not loopback
+    :raises ConfigurationError: listing every missing or invalid setting
+    """
+
+    def __init__(
+        self,
+        *,
+        org_id: str,
+        api_key: str,
+        sandbox: str,
+        token: str | TokenProvider,
+        base_url: str = PRODUCTION_BASE_URL,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        transport: httpx.AsyncBaseTransport | None = None,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        settings = Settings(
+            org_id=org_id,
+            api_key=api_key,
+            sandbox=sandbox,
+            token=token,
+            base_url=base_url,
+            allow_insecure_http=allow_insecure_http,
+        )
+        settings.check()
+        try:
+            _validation.check_list_arguments(page_size, None, None)
+        except ValueError as error:
+            raise ConfigurationError([f"page_size: {error}"]) from None
+
+        self.settings = settings
+        self.page_size = page_size
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=False,
+        )
+        self._sender = Sender(
+            self._http,
+            httpx.URL(base_url),
+            Identity(api_key=api_key, org_id=org_id, sandbox=sandbox),
+            settings.token_provider(),
+        )
+        self._jobs_url = self._sender.url_for(_JOBS_PATH)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> ExportJobsClient:
+        """Create a client from :class:`~aep_jobs.config.Settings`.
+
+        :param options: ``timeout``, ``page_size`` or ``transport``
+        """
+        return cls(
+            org_id=settings.org_id,
+            api_key=settings.api_key,
+            sandbox=settings.sandbox,
+            token=settings.token,
+            base_url=settings.base_url,
+            allow_insecure_http=settings.allow_insecure_http,
+            **options,
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> ExportJobsClient:
+        """Create a client from the ``AEP_*`` environment variables.
+
+        :raises ConfigurationError: listing every missing or invalid variable
+        """
+        return cls.from_settings(Settings.from_env(environ), **options)
+
+    def __repr__(self) -> str:
+        return (
+            f"ExportJobsClient(base_url={self.settings.base_url!r}, "
+            f"org_id={self.settings.org_id!r}, sandbox={self.settings.sandbox!r})"
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client's connections."""
+        await self._http.aclose()
+
+    async def list_page(
+        self,
+        *,
+        limit: int | None = None,
+        offset: str | None = None,
+        status: str | None = None,
+    ) -> JobPage:
+        """Fetch one page of export jobs, newest first.
+
+        :param limit: the maximum number of jobs on the page; the server chooses when ``None``
+        :param offset: the cursor of the page, from a previous page's next link
+        :param status: only jobs with this status: ``NEW``, ``SUCCEEDED`` or ``FAILED``
+        :raises RequestValidationError: an argument is invalid; nothing was sent
+        """
+        url = self._list_url(limit, offset, status)
+        return await self._fetch_page(url, "list export jobs")
+
+    def iter_pages(
+        self,
+        *,
+        page_size: int | None = None,
+        status: str | None = None,
+        offset: str | None = None,
+        max_pages: int | None = None,
+    ) -> PageIterator:
+        """Iterate over pages of export jobs, newest first, following the server's next links.
+
+        Each page is requested when the caller asks for it. The iteration ends at a page with
+        no jobs or with no next link.
+
+        :param page_size: jobs per page (the client's ``page_size`` by default)
+        :param status: only jobs with this status: ``NEW``, ``SUCCEEDED`` or ``FAILED``
+        :param offset: start from this cursor, e.g. the ``cursor`` of an interrupted iterator
+        :param max_pages: stop after this many pages
+        :raises RequestValidationError: an argument is invalid; nothing was sent
+        """
+        size = self.page_size if page_size is None else page_size
+        _check_maximum("max_pages", max_pages)
+        first_url = self._list_url(size, offset, status)
+        return PageIterator(
+            self._fetch_page,
+            first_url,
+            base_url=self._sender.base_url,
+            status=first_url.params.get("status"),
+            page_size=size,
+            max_pages=max_pages,
+        )
+
+    def iter_jobs(
+        self,
+        *,
+        page_size: int | None = None,
+        status: str | None = None,
+        offset: str | None = None,
+        max_pages: int | None = None,
+        max_items: int | None = None,
+    ) -> JobIterator:
+        """Iterate over export jobs, newest first, fetching pages as they are needed.
+
+        Only the current page is held in memory. The parameters are those of
+        :meth:`iter_pages`, plus:
+
+        :param max_items: stop after this many jobs
+        """
+        _check_maximum("max_items", max_items)
+        pages = self.iter_pages(
+            page_size=page_size, status=status, offset=offset, max_pages=max_pages
+        )
+        return JobIterator(pages, max_items=max_items)
+
+    async def get(self, job_id: int | str) -> ExportJob:
+        """Fetch one export job.
+
+        :raises NotFoundError: no job has this id
+        :raises RequestValidationError: the id is not a job id; nothing was sent
+        """
+        path_id = _validation.check_job_id(job_id)
+        response = await self._sender.request(
+            f"get export job {path_id}",
+            "GET",
+            self._sender.url_for(f"{_JOBS_PATH}/{path_id}"),
+            decode=ExportJob,
+        )
+        job: ExportJob = response.data
+        return job
+
+    async def create(
+        self,
+        request: ExportJobRequest | Mapping[str, Any],
+        *,
+        profile_instance_id: str | None = None,
+    ) -> ExportJob:
+        """Create an export job; the server answers with the job in status ``NEW``.
+
+        :param request: the job to create, as an :class:`ExportJobRequest` or a mapping of
+            the API's (camelCase) field names
+        :param profile_instance_id: sent as ``x-profile-instance-id``, e.g. ``ups``
+        :raises RequestValidationError: the request is invalid; nothing was sent
+        """
+        if isinstance(request, Mapping):
+            request = _validation.parse_export_request(request)
+        else:
+            _validation.check_export_request(request)
+        headers = {}
+        if profile_instance_id is not None:
+            headers["x-profile-instance-id"] = profile_instance_id
+
+        response = await self._sender.request(
+            "create export job",
+            "POST",
+            self._jobs_url,
+            decode=ExportJob,
+            body=encode_request(request),
+            extra_headers=headers,
+        )
+        job: ExportJob | None = response.data
+        if job is None:
+            raise _empty_body_error("create export job", response.status_code)
+        logger.debug("created export job %d at %s", job.id, response.headers.get("x-location"))
+        return job
+
+    async def cancel(self, job_id: int | str) -> CancelResult:
+        """Cancel an export job.
+
+        The server answers 200 with a message, or 202 or 204; a response without a body
+        gives a :class:`CancelResult` with ``status=True`` and no message.
+
+        :raises NotFoundError: no job has this id
+        :raises RequestValidationError: the id is not a job id; nothing was sent
+        """
+        path_id = _validation.check_job_id(job_id)
+        response = await self._sender.request(
+            f"cancel export job {path_id}",
+            "DELETE",
+            self._sender.url_for(f"{_JOBS_PATH}/{path_id}"),
+            decode=CancelResult,
+            ok=(200, 202, 204),
+        )
+        result: CancelResult | None = response.data
+        return result if result is not None else CancelResult()
+
+    def _list_url(self, limit: int | None, offset: str | None, status: str | None) -> httpx.URL:
+        status = _validation.check_list_arguments(limit, offset, status)
+        params: dict[str, str] = {}
+        if limit is not None:
+            params["limit"] = str(limit)
+        if offset is not None:
+            params["offset"] = offset
+        if status is not None:
+            params["status"] = status
+        return self._jobs_url.copy_with(params=params) if params else self._jobs_url
+
+    async def _fetch_page(self, url: httpx.URL, operation: str) -> JobPage:
+        response = await self._sender.request(operation, "GET", url, decode=JobPage)
+        page: JobPage | None = response.data
+        if page is None:
+            raise _empty_body_error(operation, response.status_code)
+        return page
+
+
+def _check_maximum(name: str, value: int | None) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise RequestValidationError(name, value, "expected a positive integer or None")
+
+
+def _empty_body_error(operation: str, status_code: int) -> DecodeError:
+    return DecodeError(operation, status_code, b"", "the body is empty, a JSON object was expected")
