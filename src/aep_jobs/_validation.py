@@ -183,21 +183,20 @@ def _check_timestamp(name: str, value: str | None) -> dt.datetime | None:
 def _from_msgspec_error(error: msgspec.ValidationError, source: object) -> RequestValidationError:
     message = str(error)
     match = _JSON_PATH.search(message)
-    if match is None:
-        return RequestValidationError("body", _short(source), message)
+    # msgspec appends " - at `$.a.b`" unless the problem is at the root of the document.
+    path = match.group(1) if match else ""
+    problem = message[: match.start()] if match else message
 
-    path = match.group(1)
-    problem = message[: match.start()]
-    # "Object missing required field `datasetId`" names the field that is not there.
     missing = re.fullmatch(r"Object missing required field `(\w+)`", problem)
     if missing:
-        name = f"{path}.{missing.group(1)}".lstrip(".")
-        return RequestValidationError(name, None, "is required")
+        return RequestValidationError.missing(f"{path}.{missing.group(1)}".lstrip("."))
     unknown = re.fullmatch(r"Object contains unknown field `(\w+)`", problem)
     if unknown:
         name = f"{path}.{unknown.group(1)}".lstrip(".")
         return RequestValidationError(name, _lookup(source, name), "is not a known field")
-    name = path.lstrip(".") or "body"
+    name = path.lstrip(".")
+    if not name:
+        return RequestValidationError("body", _short(source), problem)
     return RequestValidationError(name, _lookup(source, name), problem[0].lower() + problem[1:])
 
 

@@ -71,6 +71,13 @@ class RequestValidationError(AepJobsError, ValueError):
         self.problem = problem
         super().__init__(f"Invalid {field} {value!r}: {problem}")
 
+    @classmethod
+    def missing(cls, field: str) -> RequestValidationError:
+        """Return the error for a required field that is absent."""
+        error = cls(field, None, "is required")
+        error.args = (f"Missing {field}: the field is required",)
+        return error
+
 
 class PaginationError(AepJobsError):
     """A page's next link cannot be followed: it leads to another origin or repeats a cursor.

@@ -1,0 +1,124 @@
+"""The list, get, create and cancel commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import msgspec
+
+from .._validation import parse_export_request
+from ..client import ExportJobsClient
+from ..config import DEFAULT_PAGE_SIZE
+from ..errors import AepJobsError
+from ..models import ExportJob
+from . import EXIT_FAILED, EXIT_OK, UsageError
+from ._output import job_row, job_table_columns, require_rich
+
+# Credentials the in-process emulator accepts; they never leave the process.
+EMULATOR_API_KEY = "emulator-api-key"
+EMULATOR_TOKEN = "emulator-access-token"
+EMULATOR_SANDBOX = "prod"
+
+
+@asynccontextmanager
+async def open_client(
+    arguments: argparse.Namespace, page_size: int | None = None
+) -> AsyncIterator[ExportJobsClient]:
+    """Open a client on the in-process emulator (``--emulator``) or from the environment."""
+    size = DEFAULT_PAGE_SIZE if page_size is None else page_size
+    if arguments.emulator:
+        from ..emulator import IN_PROCESS_BASE_URL, Emulator
+
+        emulator = Emulator()
+        emulator.seed(arguments.emulator_jobs)
+        client = ExportJobsClient(
+            org_id=emulator.config.org_id,
+            api_key=EMULATOR_API_KEY,
+            sandbox=EMULATOR_SANDBOX,
+            token=EMULATOR_TOKEN,
+            base_url=IN_PROCESS_BASE_URL,
+            transport=emulator.transport(),
+            page_size=size,
+        )
+    else:
+        client = ExportJobsClient.from_env(page_size=size)
+    async with client:
+        yield client
+
+
+async def run_list(arguments: argparse.Namespace) -> int:
+    """List jobs as a table on a terminal, or as JSON lines."""
+    output = arguments.format
+    if output == "auto":
+        output = "table" if sys.stdout.isatty() else "jsonl"
+
+    async with open_client(arguments, arguments.page_size) as client:
+        jobs = client.iter_jobs(status=arguments.status, max_items=arguments.limit)
+        if output == "jsonl":
+            await _write_json_lines(jobs)
+        else:
+            await _print_table(jobs)
+    return EXIT_OK
+
+
+async def _write_json_lines(jobs: AsyncIterator[ExportJob]) -> None:
+    encoder = msgspec.json.Encoder()
+    out = sys.stdout.buffer
+    async for job in jobs:
+        out.write(encoder.encode(job) + b"\n")
+    out.flush()
+
+
+async def _print_table(jobs: AsyncIterator[ExportJob]) -> None:
+    rich = require_rich("a table")
+    table = rich.table.Table(*job_table_columns())
+    async for job in jobs:
+        table.add_row(*job_row(job))
+    rich.console.Console().print(table)
+
+
+async def run_get(arguments: argparse.Namespace) -> int:
+    """Print one job as indented JSON."""
+    async with open_client(arguments) as client:
+        job = await client.get(arguments.job_id)
+    print(msgspec.json.format(msgspec.json.encode(job), indent=2).decode())
+    return EXIT_OK
+
+
+async def run_create(arguments: argparse.Namespace) -> int:
+    """Create a job from a JSON body file and print it as indented JSON."""
+    if arguments.file == "-":
+        body = sys.stdin.buffer.read()
+    else:
+        try:
+            body = await anyio.Path(arguments.file).read_bytes()
+        except OSError as error:
+            raise UsageError(
+                f"cannot read the body file {arguments.file!r}: {error.strerror}"
+            ) from None
+    request = parse_export_request(body)
+
+    async with open_client(arguments) as client:
+        job = await client.create(request, profile_instance_id=arguments.profile_instance_id)
+    print(msgspec.json.format(msgspec.json.encode(job), indent=2).decode())
+    return EXIT_OK
+
+
+async def run_cancel(arguments: argparse.Namespace) -> int:
+    """Cancel each job; one failure does not stop the others."""
+    failures = 0
+    async with open_client(arguments) as client:
+        for job_id in arguments.job_ids:
+            try:
+                result = await client.cancel(job_id)
+            except AepJobsError as error:
+                failures += 1
+                print(f"aep-jobs: error: {error}", file=sys.stderr)
+                continue
+            message = f": {result.message}" if result.message else ""
+            print(f"Cancelled export job {job_id}{message}")
+    return EXIT_FAILED if failures else EXIT_OK

@@ -1,0 +1,147 @@
+"""The aep-jobs command, driven through its entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aep_jobs.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+
+VALID_BODY = {
+    "destination": {"datasetId": "5b7c86968f7b6501e21ba9df"},
+    "schema": {"name": "_xdm.context.profile"},
+    "filter": {"segments": [{"segmentId": "52c26d0d-45f2-47a2-ab30-ed06abc981ff"}]},
+}
+
+
+def test_list_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["list", "--emulator", "--emulator-jobs", "250", "--format", "jsonl"])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert code == EXIT_OK
+    assert len(lines) == 250
+    ids = [json.loads(line)["id"] for line in lines]
+    assert len(set(ids)) == 250
+
+
+def test_list_limit_and_status(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["list", "--emulator", "--status", "SUCCEEDED", "--limit", "30", "--format", "jsonl"]
+    )
+
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == EXIT_OK
+    assert len(records) == 30
+    assert {record["status"] for record in records} == {"SUCCEEDED"}
+
+
+def test_list_table(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["list", "--emulator", "--emulator-jobs", "5", "--format", "table"])
+
+    output = capsys.readouterr().out
+    assert code == EXIT_OK
+    assert "status" in output
+    assert "SUCCEEDED" in output or "FAILED" in output
+
+
+def test_get_unknown_job_exits_failed(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["get", "--emulator", "999999999"])
+
+    captured = capsys.readouterr()
+    assert code == EXIT_FAILED
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("aep-jobs: error: get export job 999999999 failed")
+    assert "HTTP 404" in captured.err
+
+
+def test_get_invalid_id_exits_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["get", "--emulator", "abc"])
+
+    assert code == EXIT_USAGE
+    assert "Invalid job_id 'abc'" in capsys.readouterr().err
+
+
+def test_create_from_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps(VALID_BODY))
+
+    code = main(["create", "--emulator", "--file", str(body), "--profile-instance-id", "ups"])
+
+    job = json.loads(capsys.readouterr().out)
+    assert code == EXIT_OK
+    assert job["status"] == "NEW"
+    assert job["destination"]["datasetId"] == "5b7c86968f7b6501e21ba9df"
+    assert job["profileInstanceId"] == "ups"
+
+
+def test_create_invalid_body_names_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps({"schema": {"name": "_xdm.context.profile"}}))
+
+    code = main(["create", "--emulator", "--file", str(body)])
+
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE
+    assert "destination" in err
+    assert "is required" in err
+
+
+def test_create_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "absent.json"
+
+    code = main(["create", "--emulator", "--file", str(missing)])
+
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE
+    assert f"cannot read the body file {str(missing)!r}" in err
+
+
+def test_cancel_reports_each_job(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["cancel", "--emulator", "--emulator-jobs", "0", "404404"])
+
+    captured = capsys.readouterr()
+    assert code == EXIT_FAILED
+    assert "cancel export job 404404 failed" in captured.err
+
+
+def test_missing_settings_listed_at_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("AEP_ORG_ID", "AEP_API_KEY", "AEP_CLIENT_ID", "AEP_SANDBOX", "AEP_ACCESS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+    code = main(["list"])
+
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE
+    for name in ("AEP_ORG_ID", "AEP_API_KEY", "AEP_SANDBOX", "AEP_ACCESS_TOKEN"):
+        assert f"{name} is not set" in err
+
+
+def test_demo_small_run(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["demo", "--jobs", "3000", "--segments", "20", "--cancel", "3"])
+
+    output = capsys.readouterr().out
+    assert code == EXIT_OK
+    assert "Summary" in output
+    assert "3,000" in output
+    assert "Cancelled 3 exports" in output
+
+
+def test_version_from_installed_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "aep_jobs", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0
+    assert result.stdout.strip() == "aep-jobs 0.1.0"
