@@ -7,6 +7,7 @@ first use and kept.
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from collections.abc import Collection, Mapping
@@ -233,5 +234,7 @@ def _retry_after_seconds(value: str | None) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
+        return None
+    if not math.isfinite(seconds):
         return None
     return max(seconds, 0.0)

@@ -24,7 +24,8 @@ _SEGMENT_STATUSES = tuple(status.value for status in SegmentStatus)
 # RFC 3339 section 5.6 date-time. A space instead of "T" is allowed by the RFC's note and is
 # what Adobe's spec examples use ("2018-01-01 00:00:00+00:00").
 _RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
 _JSON_PATH = re.compile(r" - at `\$((?:\.[A-Za-z_][\w]*|\[\d+\])*)`$")
 _DIGITS = re.compile(r"[0-9]+")
@@ -47,12 +48,14 @@ def parse_export_request(source: bytes | str | Mapping[str, Any]) -> ExportJobRe
         raise _from_msgspec_error(error, source) from None
     except msgspec.DecodeError as error:
         raise RequestValidationError("body", _short(source), f"not valid JSON ({error})") from None
-    check_export_request(request)
-    return request
+    return check_export_request(request)
 
 
-def check_export_request(request: ExportJobRequest) -> None:
-    """Check a create request's types and values.
+def check_export_request(request: ExportJobRequest) -> ExportJobRequest:
+    """Check a create request's types and values, and return it with every part typed.
+
+    Mappings of wire names given in place of nested Structs (``destination={"datasetId":
+    ...}``) are converted to those Structs.
 
     :raises RequestValidationError: on the first invalid field
     """
@@ -67,7 +70,7 @@ def check_export_request(request: ExportJobRequest) -> None:
     # msgspec checks every field's type against the annotations.
     try:
         builtins = msgspec.to_builtins(request)
-        msgspec.convert(builtins, ExportJobRequest)
+        request = msgspec.convert(builtins, ExportJobRequest)
     except msgspec.ValidationError as error:
         raise _from_msgspec_error(error, builtins) from None
     except TypeError as error:
@@ -106,6 +109,7 @@ def check_export_request(request: ExportJobRequest) -> None:
         prefix = "additionalFields.eventList.filter"
         _check_timestamp(f"{prefix}.fromIngestTimestamp", event_list.filter.from_ingest_timestamp)
         _check_timestamp(f"{prefix}.toIngestTimestamp", event_list.filter.to_ingest_timestamp)
+    return request
 
 
 def check_list_arguments(limit: object, offset: object, status: object) -> str | None:
@@ -171,7 +175,10 @@ def _check_timestamp(name: str, value: str | None) -> dt.datetime | None:
         offset = dt.timedelta(0)
         if zone != "Z":
             sign = -1 if zone[0] == "-" else 1
-            offset = sign * dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+            hours, minutes = int(zone[1:3]), int(zone[4:6])
+            if hours > 23 or minutes > 59:
+                raise ValueError(f"offset {zone} out of range")
+            offset = sign * dt.timedelta(hours=hours, minutes=minutes)
         # RFC 3339 allows a leap second (:60), which datetime cannot hold.
         return dt.datetime(
             year, month, day, hour, minute, min(second, 59), tzinfo=dt.timezone(offset)

@@ -71,10 +71,10 @@ class ExportJobsClient:
             allow_insecure_http=allow_insecure_http,
         )
         settings.check()
-        try:
-            _validation.check_list_arguments(page_size, None, None)
-        except ValueError as error:
-            raise ConfigurationError([f"page_size: {error}"]) from None
+        if not isinstance(page_size, int) or isinstance(page_size, bool) or page_size < 1:
+            raise ConfigurationError(
+                [f"page_size {page_size!r} is invalid; expected a positive integer such as 100"]
+            )
 
         self.settings = settings
         self.page_size = page_size
@@ -173,6 +173,7 @@ class ExportJobsClient:
         :raises RequestValidationError: an argument is invalid; nothing was sent
         """
         size = self.page_size if page_size is None else page_size
+        _check_maximum("page_size", page_size)
         _check_maximum("max_pages", max_pages)
         first_url = self._list_url(size, offset, status)
         return PageIterator(
@@ -219,7 +220,9 @@ class ExportJobsClient:
             self._sender.url_for(f"{_JOBS_PATH}/{path_id}"),
             decode=ExportJob,
         )
-        job: ExportJob = response.data
+        job: ExportJob | None = response.data
+        if job is None:
+            raise _empty_body_error(f"get export job {path_id}", response.status_code)
         return job
 
     async def create(
@@ -238,7 +241,7 @@ class ExportJobsClient:
         if isinstance(request, Mapping):
             request = _validation.parse_export_request(request)
         else:
-            _validation.check_export_request(request)
+            request = _validation.check_export_request(request)
         headers = {}
         if profile_instance_id is not None:
             headers["x-profile-instance-id"] = profile_instance_id
@@ -250,6 +253,8 @@ class ExportJobsClient:
             decode=ExportJob,
             body=encode_request(request),
             extra_headers=headers,
+            # Adobe answers 200; a 201 also means the job exists, and must not look like a failure.
+            ok=(200, 201),
         )
         job: ExportJob | None = response.data
         if job is None:

@@ -375,7 +375,8 @@ class PageLinks(_Response):
 class JobPage(_Response):
     """One page of a job listing."""
 
-    records: list[ExportJob] = []
+    # Required, so that a body of another shape is a decode error rather than an empty page.
+    records: list[ExportJob]
     page: PageInfo | None = None
     link: PageLinks | None = None
 

@@ -60,13 +60,13 @@ class PageIterator:
         return self
 
     async def __anext__(self) -> JobPage:
+        if self._max_pages is not None and self.pages_read >= self._max_pages:
+            self._next_url = self._pending_link = None
+            raise StopAsyncIteration
         if self._pending_link is not None:
             self._next_url = self._follow(self._pending_link)
             self._pending_link = None
         if self._next_url is None:
-            raise StopAsyncIteration
-        if self._max_pages is not None and self.pages_read >= self._max_pages:
-            self._next_url = None
             raise StopAsyncIteration
 
         operation = f"list export jobs (page {self.pages_read + 1}"
