@@ -9,8 +9,7 @@ from collections.abc import Callable
 import msgspec
 import pytest
 
-from aep_jobs import ExportJob, JobPage, JobStatus
-from aep_jobs._http import decoder_for
+from aep_jobs import ExportJob, JobPage, JobStatus, decoder_for
 from aep_jobs.models import (
     CancelResult,
     ComputeGatewayJobId,

@@ -48,6 +48,7 @@ from .models import (
     SchemaRef,
     SegmentFilter,
     SegmentStatus,
+    decoder_for,
 )
 from .pagination import JobIterator, PageIterator
 
@@ -95,5 +96,6 @@ __all__ = [
     "TokenProvider",
     "TransportError",
     "TransportTimeoutError",
+    "decoder_for",
     "parse_export_request",
 ]

@@ -26,28 +26,13 @@ from .errors import (
     body_prefix,
     error_class_for,
 )
-from .models import ErrorBody
+from .models import ErrorBody, decoder_for
 
 logger = logging.getLogger("aep_jobs")
 
 T = TypeVar("T")
 
 _NO_CONTENT = frozenset({204, 205})
-
-
-_decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
-
-
-def decoder_for(type_: type[T]) -> msgspec.json.Decoder[T]:
-    """Return the shared decoder for a response type, building it on first use.
-
-    Decoding is lax (``strict=False``) because real responses send integers as floats
-    (``100.0``, ``1.23456789E+11``); unknown fields are ignored.
-    """
-    decoder = _decoders.get(type_)
-    if decoder is None:
-        decoder = _decoders[type_] = msgspec.json.Decoder(type_, strict=False)
-    return decoder
 
 
 class Response(msgspec.Struct, frozen=True, gc=False):
@@ -103,7 +88,7 @@ class Sender:
         )
 
     def same_origin(self, url: httpx.URL) -> bool:
-        """Whether ``url`` has the scheme, host and port of the service root."""
+        """Check whether ``url`` has the scheme, host and port of the service root."""
         base = self.base_url
         return (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port)
 

@@ -1,4 +1,4 @@
-"""Where the bearer token comes from.
+"""Token providers: the source of the bearer token.
 
 The client asks its :class:`TokenProvider` for a token before every request, so a provider
 can cache, renew or fetch tokens as it likes.

@@ -42,7 +42,7 @@ class ExportJobsClient:
     :param token: an access token, or a :class:`~aep_jobs.auth.TokenProvider`
     :param base_url: the service root; Adobe's production root by default
     :param timeout: seconds, or an ``httpx.Timeout`` for each phase of a request
-    :param page_size: jobs per page when iterating, unless a call says otherwise
+    :param page_size: jobs per page when iterating, unless a call sets its own
     :param transport: an httpx transport to send requests through instead of the network,
         e.g. the emulator's in-process transport
     :param allow_insecure_http: allow a plain ``http://`` base URL on a host that is not loopback
@@ -231,7 +231,7 @@ class ExportJobsClient:
         *,
         profile_instance_id: str | None = None,
     ) -> ExportJob:
-        """Create an export job; the server answers with the job in status ``NEW``.
+        """Create an export job and return it, in status ``NEW``.
 
         :param request: the job to create, as an :class:`ExportJobRequest` or a mapping of
             the API's (camelCase) field names
@@ -253,7 +253,7 @@ class ExportJobsClient:
             decode=ExportJob,
             body=encode_request(request),
             extra_headers=headers,
-            # Adobe answers 200; a 201 also means the job exists, and must not look like a failure.
+            # Adobe responds 200. A 201 also means that the job exists, so it is no failure.
             ok=(200, 201),
         )
         job: ExportJob | None = response.data
@@ -265,7 +265,7 @@ class ExportJobsClient:
     async def cancel(self, job_id: int | str) -> CancelResult:
         """Cancel an export job.
 
-        The server answers 200 with a message, or 202 or 204; a response without a body
+        The server responds 200 with a message, or 202 or 204. A response without a body
         gives a :class:`CancelResult` with ``status=True`` and no message.
 
         :raises NotFoundError: no job has this id

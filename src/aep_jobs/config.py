@@ -51,7 +51,7 @@ _SANDBOX_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 @dataclasses.dataclass(frozen=True, kw_only=True, repr=False)
 class Settings:
-    """Where the API is and who calls it.
+    """The service root and the identity of the caller.
 
     :param org_id: the IMS organization id, e.g. ``1BD6382559DF0C130A49422D@AdobeOrg``
     :param api_key: the API key (the Developer Console's client id)

@@ -125,7 +125,7 @@ class TransportTimeoutError(TransportError):
 
 
 class ApiError(AepJobsError):
-    """The API answered with an HTTP error status.
+    """The API responded with an HTTP error status.
 
     :ivar status_code: the HTTP status
     :ivar code: the AEP error code (``error_code`` of a gateway error, or the first code of a
@@ -179,7 +179,7 @@ class NotFoundError(ApiError):
 class RateLimitError(ApiError):
     """HTTP 429: too many requests.
 
-    :ivar retry_after: the delay in seconds that the server asked for, or ``None``
+    :ivar retry_after: the delay in seconds that the server requested, or ``None``
     """
 
     def __init__(self, *args: Any, retry_after: float | None = None, **kwargs: Any) -> None:

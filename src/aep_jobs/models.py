@@ -1,7 +1,7 @@
 """msgspec Structs for the requests and responses of the export jobs API.
 
 Python names are snake_case and the API's camelCase names stay on the wire. Request Structs
-are strict (unknown fields are an error); response Structs are lenient: they ignore unknown
+are strict, so an unknown field is an error. Response Structs are lenient: they ignore unknown
 fields and accept every spelling variant that real responses are known to contain.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 from msgspec import Struct, field
@@ -45,6 +45,7 @@ __all__ = [
     "SegmentFilter",
     "SegmentStatus",
     "TimingMetric",
+    "decoder_for",
 ]
 
 
@@ -63,7 +64,7 @@ class JobStatus(str, enum.Enum):
 
 
 class SegmentStatus(str, enum.Enum):
-    """Which profiles of a segment an export includes."""
+    """The profiles of a segment that an export includes."""
 
     REALIZED = "realized"
     EXISTING = "existing"
@@ -88,8 +89,8 @@ class MergePolicy(_Request):
 class SegmentFilter(_Request):
     """One segment to export; the server defaults ``segment_ns`` to ``"ups"``.
 
-    When ``status`` is omitted the server chooses: Adobe's spec says ``["realized",
-    "existing"]`` and its newest guide says ``["realized"]``.
+    When ``status`` is omitted the server chooses. The default is ``["realized", "existing"]``
+    in Adobe's spec and ``["realized"]`` in its newest guide.
     """
 
     segment_id: str
@@ -105,7 +106,7 @@ class QualificationTime(_Request):
 
 
 class ExportFilter(_Request):
-    """Which profiles to export."""
+    """The filter that selects the profiles to export."""
 
     segments: list[SegmentFilter] | None = None
     segment_qualification_time: QualificationTime | None = None
@@ -114,7 +115,7 @@ class ExportFilter(_Request):
 
 
 class EventFilter(_Request):
-    """Which experience events to export, by ingestion time (RFC 3339)."""
+    """The filter that selects experience events by ingestion time (RFC 3339)."""
 
     from_ingest_timestamp: str | None = None
     to_ingest_timestamp: str | None = None
@@ -170,9 +171,9 @@ class ExportJobRequest(_Request):
 # ---------------------------------------------------------------------------------------------
 # Responses: lenient. Decoded responses cannot form reference cycles, so gc=False is safe and
 # keeps the garbage collector out of the decoding of large pages. Arrays inside a job decode
-# to tuples rather than lists for the same reason: with lists, the collector's passes during
-# decoding halved the decoding rate of 1,000-job pages (measured with msgspec 0.23 on CPython
-# 3.11, 165k against 338k jobs per second).
+# to tuples rather than lists for the same reason. With lists, the collector's passes during
+# decoding halved the decoding rate of 1,000-job pages: 165k against 338k jobs per second,
+# measured with msgspec 0.23 on CPython 3.11, 2-vCPU AMD EPYC.
 
 
 class _Response(Struct, rename="camel", omit_defaults=True, gc=False):
@@ -180,7 +181,7 @@ class _Response(Struct, rename="camel", omit_defaults=True, gc=False):
 
 
 class SegmentBatch(_Response):
-    """The batch that holds one segment's export when ``segmentPerBatch`` is true."""
+    """The batch that contains one segment's export when ``segmentPerBatch`` is true."""
 
     segment_id: str | None = None
     segment_ns: str | None = None
@@ -195,7 +196,7 @@ class SegmentBatch(_Response):
 
 
 class JobDestination(_Response):
-    """Where an export job writes, and the batches it wrote."""
+    """The destination of an export job, with the batches it wrote."""
 
     raw_dataset_id: str | None = field(default=None, name="datasetId")
     # Adobe's guide also spells the field with a capital S.
@@ -358,7 +359,7 @@ class ExportJob(_Response):
 
 
 class PageInfo(_Response):
-    """What the server says about a page; follow ``PageLinks.next``, not ``page_offset``."""
+    """Page metadata from the server; follow ``PageLinks.next``, not ``page_offset``."""
 
     sort_field: str | None = None
     sort: str | None = None
@@ -389,7 +390,7 @@ class JobPage(_Response):
 
 
 class CancelResult(_Response):
-    """The answer to a cancel request; 204 responses carry no body and give the defaults."""
+    """The response to a cancel request; a 204 response has no body and gives the defaults."""
 
     status: bool = True
     message: str | None = None
@@ -450,6 +451,25 @@ def _from_epoch_ms(value: int | None) -> dt.datetime | None:
     if value is None:
         return None
     return dt.datetime.fromtimestamp(value / 1000, tz=dt.timezone.utc)
+
+
+_decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+
+
+def decoder_for(type_: type[_T]) -> msgspec.json.Decoder[_T]:
+    """Return the shared lenient decoder for a response type, building it on first use.
+
+    Use it to decode stored response bodies as the client does::
+
+        job = decoder_for(ExportJob).decode(body)
+
+    Decoding is lax (``strict=False``) because real responses send integers as floats
+    (``100.0``, ``1.23456789E+11``); unknown fields are ignored.
+    """
+    decoder = _decoders.get(type_)
+    if decoder is None:
+        decoder = _decoders[type_] = msgspec.json.Decoder(type_, strict=False)
+    return decoder
 
 
 def encode_request(request: ExportJobRequest) -> bytes:

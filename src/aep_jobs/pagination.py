@@ -138,7 +138,10 @@ class PageIterator:
 class JobIterator:
     """Iterates over the jobs of a listing, page after page.
 
-    :ivar pages: the underlying :class:`PageIterator`, with its ``cursor`` for resuming
+    :ivar pages: the underlying :class:`PageIterator`. Its ``cursor`` resumes a listing after
+        the last whole page read, so after stopping inside a page (``max_items``, or a
+        ``break``) resuming from it skips the rest of that page: iterate pages to resume
+        exactly.
     :ivar jobs_read: how many jobs have been yielded
     """
 
