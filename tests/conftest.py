@@ -13,7 +13,7 @@ import httpx
 import pytest
 import respx
 
-from aep_jobs import ExportJobsClient
+from aep_jobs import ExportJobsClient, RetryPolicy
 
 BASE_URL = "https://platform.adobe.io/data/core/ups"
 
@@ -58,6 +58,8 @@ async def client(router: respx.MockRouter) -> AsyncIterator[ExportJobsClient]:
         token="token-123",
         base_url=BASE_URL,
         transport=httpx.MockTransport(router.async_handler),
+        # These tests check what one response turns into; retries have tests of their own.
+        retry=RetryPolicy.disabled(),
     ) as export_client:
         yield export_client
 

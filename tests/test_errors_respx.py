@@ -342,7 +342,8 @@ async def test_retry_after_seconds_parsed(
         (None, None),
         ("0", 0.0),
         ("120", 120.0),
-        ("Wed, 21 Oct 2015 07:28:00 GMT", None),
+        # An HTTP date in the past means "now".
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
         ("soon", None),
     ],
 )
@@ -606,7 +607,7 @@ async def test_read_timeout_is_timeout_error(
 
     assert caught.value.operation == "get export job 722"
     assert str(caught.value) == (
-        "get export job 722 failed: timed out (ReadTimeout); the server did not answer in time"
+        "get export job 722 failed: timed out (ReadTimeout); the server did not respond in time"
     )
 
 

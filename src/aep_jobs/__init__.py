@@ -8,6 +8,7 @@ from ._validation import parse_export_request
 from .auth import StaticToken, TokenProvider
 from .client import ExportJobsClient
 from .config import (
+    DEFAULT_DEADLINE,
     DEFAULT_PAGE_SIZE,
     DEFAULT_TIMEOUT,
     ENVIRONMENT_VARIABLES,
@@ -23,6 +24,7 @@ from .errors import (
     ConfigurationError,
     DecodeError,
     NotFoundError,
+    OutcomeUnknownError,
     PaginationError,
     PermissionDeniedError,
     RateLimitError,
@@ -51,14 +53,17 @@ from .models import (
     decoder_for,
 )
 from .pagination import JobIterator, PageIterator
+from .retry import RETRYABLE_STATUSES, RetryBudget, RetryPolicy
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_DEADLINE",
     "DEFAULT_PAGE_SIZE",
     "DEFAULT_TIMEOUT",
     "ENVIRONMENT_VARIABLES",
     "PRODUCTION_BASE_URL",
+    "RETRYABLE_STATUSES",
     "STAGE_BASE_URL",
     "AdditionalFields",
     "AepJobsError",
@@ -81,12 +86,15 @@ __all__ = [
     "JobStatus",
     "MergePolicy",
     "NotFoundError",
+    "OutcomeUnknownError",
     "PageIterator",
     "PaginationError",
     "PermissionDeniedError",
     "QualificationTime",
     "RateLimitError",
     "RequestValidationError",
+    "RetryBudget",
+    "RetryPolicy",
     "SchemaRef",
     "SegmentFilter",
     "SegmentStatus",

@@ -6,6 +6,7 @@ first use and kept.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -13,24 +14,28 @@ import uuid
 from collections.abc import Collection, Mapping
 from typing import Any, TypeVar
 
+import anyio
 import httpx
 import msgspec
 
 from .auth import TokenProvider
 from .errors import (
+    AepJobsError,
     ApiError,
     DecodeError,
-    RateLimitError,
+    OutcomeUnknownError,
     TransportError,
     TransportTimeoutError,
     body_prefix,
     error_class_for,
 )
 from .models import ErrorBody, decoder_for
+from .retry import RetryBudget, RetryPolicy, parse_retry_after
 
 logger = logging.getLogger("aep_jobs")
 
 T = TypeVar("T")
+E = TypeVar("E", bound=AepJobsError)
 
 _NO_CONTENT = frozenset({204, 205})
 
@@ -61,6 +66,9 @@ class Sender:
     :param base_url: the service root, e.g. ``https://platform.adobe.io/data/core/ups``
     :param identity: the organisation headers sent with every request
     :param token: where the bearer token comes from
+    :param retry: the retry policy of calls that do not give their own
+    :param budget: the retry budget shared by every call, or ``None`` for no budget
+    :param deadline: seconds for a whole call, retries included, or ``None`` for no limit
     """
 
     def __init__(
@@ -69,9 +77,16 @@ class Sender:
         base_url: httpx.URL,
         identity: Identity,
         token: TokenProvider,
+        *,
+        retry: RetryPolicy,
+        budget: RetryBudget | None,
+        deadline: float | None,
     ) -> None:
         self._http = http
         self.base_url = base_url
+        self.retry = retry
+        self.budget = budget
+        self.deadline = deadline
         self._identity = identity
         self._token = token
         self._static_headers = {
@@ -103,16 +118,22 @@ class Sender:
         body: bytes | None = None,
         extra_headers: Mapping[str, str] | None = None,
         ok: Collection[int] = (200,),
+        retry: RetryPolicy | None = None,
+        deadline: float | None = None,
     ) -> Response:
-        """Send one request and decode its body into ``decode``.
+        """Send a request, retrying as the policy allows, and decode its body into ``decode``.
 
         :param operation: what the request does, for messages, e.g. ``get export job 722``
         :param decode: the type of the success body; ``None`` or an empty body leaves
             ``Response.data`` as ``None``
         :param ok: the HTTP statuses that mean success
+        :param retry: the retry policy of this call; the sender's own when ``None``
+        :param deadline: seconds for the whole call, retries and backoff included; the
+            sender's own when ``None``, and ``math.inf`` for no limit
         :raises ApiError: (a subclass for each status) the response status is not in ``ok``
         :raises TransportError: no response arrived
         :raises DecodeError: the success body does not decode into ``decode``
+        :raises OutcomeUnknownError: a POST failed after the server may have acted on it
         """
         if not self.same_origin(url):
             # Credentials go only to the configured origin.
@@ -121,6 +142,98 @@ class Sender:
                 f"refused to send credentials to {url.scheme}://{url.netloc.decode()}; "
                 f"only {self.base_url.scheme}://{self.base_url.netloc.decode()} is configured",
             )
+        call = _Call(
+            operation=operation,
+            policy=self.retry if retry is None else retry,
+            idempotent=method != "POST",
+            started=time.monotonic(),
+            started_at_ms=int(time.time() * 1000),
+        )
+        limit = self.deadline if deadline is None else deadline
+        if limit is None:
+            limit = math.inf
+
+        with anyio.move_on_after(limit):
+            while True:
+                call.attempts += 1
+                call.in_flight = True
+                try:
+                    response = await self._attempt(
+                        operation, method, url, decode, params, body, extra_headers, ok
+                    )
+                except (ApiError, TransportError, DecodeError) as error:
+                    call.in_flight = False
+                    delay = self._plan_retry(call, error)
+                    await call.policy.sleep(delay)
+                    continue
+                if self.budget is not None:
+                    self.budget.refund()
+                return response
+
+        # The loop only ends by returning or raising, so the deadline cancelled it.
+        reason = f"no success within the deadline of {limit:g} s"
+        if not call.idempotent and (call.in_flight or call.ambiguous):
+            unknown = OutcomeUnknownError(operation, reason, started_at=call.started_at_ms)
+            raise call.annotate(unknown)
+        raise call.annotate(TransportTimeoutError(operation, reason))
+
+    def _plan_retry(self, call: _Call, error: ApiError | TransportError | DecodeError) -> float:
+        """Return the seconds to wait before the next attempt, or raise the error to give up."""
+        policy = call.policy
+        status = error.status_code if isinstance(error, ApiError) else None
+        cause = error.__cause__ if isinstance(error, TransportError) else None
+
+        if isinstance(error, DecodeError):
+            # A success whose body cannot be read. A GET or DELETE can be repeated, but a
+            # create succeeded: repeating it would create a second job.
+            retryable = call.idempotent
+        else:
+            retryable = policy.is_retryable(status, cause)
+        if not retryable:
+            raise call.give_up(error)
+
+        safe = call.idempotent or policy.create_is_safe_to_retry(status, cause)
+        if not safe:
+            if not policy.retry_creates:
+                raise call.unknown(error) from error
+            call.ambiguous = True
+        if call.attempts >= policy.max_attempts:
+            raise call.give_up(error)
+
+        retry_after = error.retry_after if isinstance(error, ApiError) else None
+        if retry_after is not None and retry_after > policy.max_retry_after:
+            raise call.give_up(
+                error,
+                note=f"the server asked to wait {retry_after:g} s, more than the "
+                f"{policy.max_retry_after:g} s that the retry policy allows",
+            )
+        delay = retry_after if retry_after is not None else policy.backoff(call.attempts)
+
+        expensive = isinstance(error, TransportTimeoutError) or status == 429
+        if self.budget is not None and not self.budget.withdraw(expensive=expensive):
+            raise call.give_up(error, note="the client's retry budget is used up")
+        logger.info(
+            "Retrying %s in %.2f s (attempt %d of %d failed: %s)",
+            call.operation,
+            delay,
+            call.attempts,
+            policy.max_attempts,
+            _short_reason(error),
+        )
+        return delay
+
+    async def _attempt(
+        self,
+        operation: str,
+        method: str,
+        url: httpx.URL,
+        decode: type[T] | None,
+        params: Mapping[str, str] | None,
+        body: bytes | None,
+        extra_headers: Mapping[str, str] | None,
+        ok: Collection[int],
+    ) -> Response:
+        """Send one request and turn its outcome into a response or an error."""
         request_id = str(uuid.uuid4())
         headers = {
             **self._static_headers,
@@ -139,7 +252,7 @@ class Sender:
             )
         except httpx.TimeoutException as error:
             raise TransportTimeoutError(
-                operation, f"timed out ({type(error).__name__}); the server did not answer in time"
+                operation, f"timed out ({type(error).__name__}); the server did not respond in time"
             ) from error
         except httpx.TransportError as error:
             raise TransportError(
@@ -177,6 +290,59 @@ class Sender:
         return Response(response.status_code, response.headers, data)
 
 
+@dataclasses.dataclass
+class _Call:
+    """The state of one call across its attempts."""
+
+    operation: str
+    policy: RetryPolicy
+    idempotent: bool
+    started: float
+    started_at_ms: int
+    attempts: int = 0
+    in_flight: bool = False
+    # Whether an earlier attempt of a create may have reached the server.
+    ambiguous: bool = False
+
+    def annotate(self, error: E) -> E:
+        """Record the attempts and the time spent on the error."""
+        error.attempts = self.attempts
+        error.elapsed = time.monotonic() - self.started
+        return error
+
+    def give_up(self, error: AepJobsError, note: str | None = None) -> AepJobsError:
+        """Return the error that ends the call, with the reason for not retrying any more."""
+        if not self.idempotent and self.ambiguous:
+            error = self.unknown(error)
+        if note is not None:
+            error.retry_note = note
+        if note is not None or self.attempts > 1:
+            logger.warning(
+                "Gave up on %s after %d attempts: %s (%s)",
+                self.operation,
+                self.attempts,
+                note or "no attempts left",
+                _short_reason(error),
+            )
+        return self.annotate(error)
+
+    def unknown(self, error: AepJobsError) -> OutcomeUnknownError:
+        """Return the error for a create whose outcome ``error`` left unknown."""
+        unknown = OutcomeUnknownError(
+            self.operation, _short_reason(error), started_at=self.started_at_ms
+        )
+        unknown.__cause__ = error
+        return self.annotate(unknown)
+
+
+def _short_reason(error: AepJobsError) -> str:
+    if isinstance(error, ApiError):
+        return f"HTTP {error.status_code}: {error.message}"
+    if isinstance(error, TransportError) and error.__cause__ is not None:
+        return f"{type(error.__cause__).__name__}: {error.__cause__}"
+    return str(error)
+
+
 def _api_error(
     operation: str,
     status_code: int,
@@ -201,25 +367,12 @@ def _api_error(
         request_id = body.request_id
 
     error_class = error_class_for(status_code)
-    fields: dict[str, Any] = {
-        "code": code,
-        "message": message,
-        "request_id": request_id,
-        "body": body,
-    }
-    if issubclass(error_class, RateLimitError):
-        fields["retry_after"] = _retry_after_seconds(headers.get("retry-after"))
-    return error_class(operation, status_code, **fields)
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    """Parse a ``Retry-After`` header given in seconds; ``None`` for absent or other forms."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    if not math.isfinite(seconds):
-        return None
-    return max(seconds, 0.0)
+    return error_class(
+        operation,
+        status_code,
+        code=code,
+        message=message,
+        request_id=request_id,
+        body=body,
+        retry_after=parse_retry_after(headers.get("retry-after")),
+    )

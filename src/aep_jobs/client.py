@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from types import TracebackType
@@ -12,10 +13,17 @@ import httpx
 from . import _validation
 from ._http import Identity, Sender
 from .auth import TokenProvider
-from .config import DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT, PRODUCTION_BASE_URL, Settings
-from .errors import ConfigurationError, DecodeError, RequestValidationError
+from .config import (
+    DEFAULT_DEADLINE,
+    DEFAULT_PAGE_SIZE,
+    DEFAULT_TIMEOUT,
+    PRODUCTION_BASE_URL,
+    Settings,
+)
+from .errors import ConfigurationError, DecodeError, OutcomeUnknownError, RequestValidationError
 from .models import CancelResult, ExportJob, ExportJobRequest, JobPage, encode_request
 from .pagination import JobIterator, PageIterator
+from .retry import RetryBudget, RetryPolicy
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -46,6 +54,12 @@ class ExportJobsClient:
     :param transport: an httpx transport to send requests through instead of the network,
         e.g. the emulator's in-process transport
     :param allow_insecure_http: allow a plain ``http://`` base URL on a host that is not loopback
+    :param retry: the retry policy of calls that do not give their own
+        (``RetryPolicy.disabled()`` turns retries off)
+    :param retry_budget: the token bucket that limits retries across all calls of this client;
+        a new :class:`RetryBudget` when ``None``, ``RetryBudget.unlimited()`` for no limit
+    :param deadline: seconds that one call may take in all, retries and backoff included;
+        ``None`` for no limit. Calls may set their own.
     :raises ConfigurationError: listing every missing or invalid setting
     """
 
@@ -61,6 +75,9 @@ class ExportJobsClient:
         page_size: int = DEFAULT_PAGE_SIZE,
         transport: httpx.AsyncBaseTransport | None = None,
         allow_insecure_http: bool = False,
+        retry: RetryPolicy | None = None,
+        retry_budget: RetryBudget | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
     ) -> None:
         settings = Settings(
             org_id=org_id,
@@ -88,6 +105,9 @@ class ExportJobsClient:
             httpx.URL(base_url),
             Identity(api_key=api_key, org_id=org_id, sandbox=sandbox),
             settings.token_provider(),
+            retry=RetryPolicy() if retry is None else retry,
+            budget=RetryBudget() if retry_budget is None else retry_budget,
+            deadline=deadline,
         )
         self._jobs_url = self._sender.url_for(_JOBS_PATH)
 
@@ -95,7 +115,7 @@ class ExportJobsClient:
     def from_settings(cls, settings: Settings, **options: Any) -> ExportJobsClient:
         """Create a client from :class:`~aep_jobs.config.Settings`.
 
-        :param options: ``timeout``, ``page_size`` or ``transport``
+        :param options: the other arguments of :class:`ExportJobsClient`, e.g. ``timeout``
         """
         return cls(
             org_id=settings.org_id,
@@ -142,16 +162,20 @@ class ExportJobsClient:
         limit: int | None = None,
         offset: str | None = None,
         status: str | None = None,
+        retry: RetryPolicy | None = None,
+        deadline: float | None = None,
     ) -> JobPage:
         """Fetch one page of export jobs, newest first.
 
         :param limit: the maximum number of jobs on the page; the server chooses when ``None``
         :param offset: the cursor of the page, from a previous page's next link
         :param status: only jobs with this status: ``NEW``, ``SUCCEEDED`` or ``FAILED``
+        :param retry: the retry policy of this call, instead of the client's
+        :param deadline: seconds for this call, retries included, instead of the client's
         :raises RequestValidationError: an argument is invalid; nothing was sent
         """
         url = self._list_url(limit, offset, status)
-        return await self._fetch_page(url, "list export jobs")
+        return await self._fetch_page(url, "list export jobs", retry=retry, deadline=deadline)
 
     def iter_pages(
         self,
@@ -160,6 +184,8 @@ class ExportJobsClient:
         status: str | None = None,
         offset: str | None = None,
         max_pages: int | None = None,
+        retry: RetryPolicy | None = None,
+        deadline: float | None = None,
     ) -> PageIterator:
         """Iterate over pages of export jobs, newest first, following the server's next links.
 
@@ -170,6 +196,9 @@ class ExportJobsClient:
         :param status: only jobs with this status: ``NEW``, ``SUCCEEDED`` or ``FAILED``
         :param offset: start from this cursor, e.g. the ``cursor`` of an interrupted iterator
         :param max_pages: stop after this many pages
+        :param retry: the retry policy of each page request, instead of the client's
+        :param deadline: seconds for each page request, retries included, instead of the
+            client's
         :raises RequestValidationError: an argument is invalid; nothing was sent
         """
         size = self.page_size if page_size is None else page_size
@@ -177,7 +206,7 @@ class ExportJobsClient:
         _check_maximum("max_pages", max_pages)
         first_url = self._list_url(size, offset, status)
         return PageIterator(
-            self._fetch_page,
+            functools.partial(self._fetch_page, retry=retry, deadline=deadline),
             first_url,
             base_url=self._sender.base_url,
             status=first_url.params.get("status"),
@@ -193,6 +222,8 @@ class ExportJobsClient:
         offset: str | None = None,
         max_pages: int | None = None,
         max_items: int | None = None,
+        retry: RetryPolicy | None = None,
+        deadline: float | None = None,
     ) -> JobIterator:
         """Iterate over export jobs, newest first, fetching pages as they are needed.
 
@@ -203,12 +234,25 @@ class ExportJobsClient:
         """
         _check_maximum("max_items", max_items)
         pages = self.iter_pages(
-            page_size=page_size, status=status, offset=offset, max_pages=max_pages
+            page_size=page_size,
+            status=status,
+            offset=offset,
+            max_pages=max_pages,
+            retry=retry,
+            deadline=deadline,
         )
         return JobIterator(pages, max_items=max_items)
 
-    async def get(self, job_id: int | str) -> ExportJob:
+    async def get(
+        self,
+        job_id: int | str,
+        *,
+        retry: RetryPolicy | None = None,
+        deadline: float | None = None,
+    ) -> ExportJob:
         """Fetch one export job.
+
+        ``retry`` and ``deadline`` replace the client's for this call.
 
         :raises NotFoundError: no job has this id
         :raises RequestValidationError: the id is not a job id; nothing was sent
@@ -219,6 +263,8 @@ class ExportJobsClient:
             "GET",
             self._sender.url_for(f"{_JOBS_PATH}/{path_id}"),
             decode=ExportJob,
+            retry=retry,
+            deadline=deadline,
         )
         job: ExportJob | None = response.data
         if job is None:
@@ -230,13 +276,19 @@ class ExportJobsClient:
         request: ExportJobRequest | Mapping[str, Any],
         *,
         profile_instance_id: str | None = None,
+        retry: RetryPolicy | None = None,
+        deadline: float | None = None,
     ) -> ExportJob:
         """Create an export job and return it, in status ``NEW``.
 
         :param request: the job to create, as an :class:`ExportJobRequest` or a mapping of
             the API's (camelCase) field names
         :param profile_instance_id: sent as ``x-profile-instance-id``, e.g. ``ups``
+        :param retry: the retry policy of this call, instead of the client's
+        :param deadline: seconds for this call, retries included, instead of the client's
         :raises RequestValidationError: the request is invalid; nothing was sent
+        :raises OutcomeUnknownError: the job may or may not have been created; its
+            ``request`` and ``started_at`` help to find out
         """
         if isinstance(request, Mapping):
             request = _validation.parse_export_request(request)
@@ -246,24 +298,38 @@ class ExportJobsClient:
         if profile_instance_id is not None:
             headers["x-profile-instance-id"] = profile_instance_id
 
-        response = await self._sender.request(
-            "create export job",
-            "POST",
-            self._jobs_url,
-            decode=ExportJob,
-            body=encode_request(request),
-            extra_headers=headers,
-            # Adobe responds 200. A 201 also means that the job exists, so it is no failure.
-            ok=(200, 201),
-        )
+        try:
+            response = await self._sender.request(
+                "create export job",
+                "POST",
+                self._jobs_url,
+                decode=ExportJob,
+                body=encode_request(request),
+                extra_headers=headers,
+                # Adobe responds 200. A 201 also means that the job exists, so it is no failure.
+                ok=(200, 201),
+                retry=retry,
+                deadline=deadline,
+            )
+        except OutcomeUnknownError as error:
+            error.request = request
+            raise
         job: ExportJob | None = response.data
         if job is None:
             raise _empty_body_error("create export job", response.status_code)
         logger.debug("created export job %d at %s", job.id, response.headers.get("x-location"))
         return job
 
-    async def cancel(self, job_id: int | str) -> CancelResult:
+    async def cancel(
+        self,
+        job_id: int | str,
+        *,
+        retry: RetryPolicy | None = None,
+        deadline: float | None = None,
+    ) -> CancelResult:
         """Cancel an export job.
+
+        ``retry`` and ``deadline`` replace the client's for this call.
 
         The server responds 200 with a message, or 202 or 204. A response without a body
         gives a :class:`CancelResult` with ``status=True`` and no message.
@@ -278,6 +344,8 @@ class ExportJobsClient:
             self._sender.url_for(f"{_JOBS_PATH}/{path_id}"),
             decode=CancelResult,
             ok=(200, 202, 204),
+            retry=retry,
+            deadline=deadline,
         )
         result: CancelResult | None = response.data
         return result if result is not None else CancelResult()
@@ -293,8 +361,17 @@ class ExportJobsClient:
             params["status"] = status
         return self._jobs_url.copy_with(params=params) if params else self._jobs_url
 
-    async def _fetch_page(self, url: httpx.URL, operation: str) -> JobPage:
-        response = await self._sender.request(operation, "GET", url, decode=JobPage)
+    async def _fetch_page(
+        self,
+        url: httpx.URL,
+        operation: str,
+        *,
+        retry: RetryPolicy | None,
+        deadline: float | None,
+    ) -> JobPage:
+        response = await self._sender.request(
+            operation, "GET", url, decode=JobPage, retry=retry, deadline=deadline
+        )
         page: JobPage | None = response.data
         if page is None:
             raise _empty_body_error(operation, response.status_code)

@@ -17,6 +17,7 @@ from .auth import StaticToken, TokenProvider
 from .errors import ConfigurationError
 
 __all__ = [
+    "DEFAULT_DEADLINE",
     "DEFAULT_PAGE_SIZE",
     "DEFAULT_TIMEOUT",
     "ENVIRONMENT_VARIABLES",
@@ -31,6 +32,10 @@ STAGE_BASE_URL = "https://platform-stage.adobe.io/data/core/ups"
 #: Seconds to connect, to wait between bytes of a response, to send a request body, and to
 #: wait for a free connection from the pool.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=30.0)
+
+#: Seconds that one call may take in all, retries and backoff included. With the default
+#: timeouts and retry policy, four attempts that each wait the full read timeout take 240 s.
+DEFAULT_DEADLINE = 300.0
 
 #: Jobs per page when listing. Adobe documents neither a default nor a maximum for ``limit``.
 DEFAULT_PAGE_SIZE = 100

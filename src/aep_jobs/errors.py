@@ -7,6 +7,7 @@ Every exception derives from :class:`AepJobsError`::
     ├── RequestValidationError     invalid input, found before anything was sent (also a ValueError)
     ├── PaginationError            a next link that cannot be followed safely
     ├── DecodeError                a response body that is not JSON or not of the expected shape
+    ├── OutcomeUnknownError        a create that may or may not have created the job
     ├── TransportError             no HTTP response: connection failed, reset, ...
     │   └── TransportTimeoutError  ... or a timeout expired
     └── ApiError                   the API answered with an error status
@@ -33,6 +34,7 @@ __all__ = [
     "ConfigurationError",
     "DecodeError",
     "NotFoundError",
+    "OutcomeUnknownError",
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -44,7 +46,30 @@ __all__ = [
 
 
 class AepJobsError(Exception):
-    """Base class of every exception raised by aep_jobs."""
+    """Base class of every exception raised by aep_jobs.
+
+    :ivar attempts: how many times the call was attempted, retries included
+    :ivar elapsed: seconds from the first attempt to this error, backoff included
+    :ivar cursor: for an error raised by a listing, the offset from which a new listing
+        resumes (``None``: from the start)
+    """
+
+    attempts: int = 1
+    elapsed: float = 0.0
+    cursor: str | None = None
+    #: Why the call stopped retrying, when that was not simply a final error.
+    retry_note: str | None = None
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        notes = []
+        if self.attempts > 1:
+            notes.append(f"{self.attempts} attempts in {self.elapsed:.1f} s")
+        if self.retry_note:
+            notes.append(self.retry_note)
+        if notes:
+            text += f" [{'; '.join(notes)}]"
+        return text
 
 
 class ConfigurationError(AepJobsError, ValueError):
@@ -121,7 +146,32 @@ class TransportError(AepJobsError):
 
 
 class TransportTimeoutError(TransportError):
-    """A connect, read, write or pool timeout expired before a response arrived."""
+    """A connect, read, write or pool timeout, or the call's deadline, expired first."""
+
+
+class OutcomeUnknownError(AepJobsError):
+    """A create failed in a way that leaves unknown whether the server created the job.
+
+    This follows a timeout or a broken connection after the request was sent, or HTTP 500,
+    502 or 504, or a success response whose body could not be read. The API has no
+    idempotency key, so the client does not retry such a create unless the retry policy has
+    ``retry_creates=True``. To reconcile, list the jobs created since ``started_at`` and look
+    for the request's dataset and segments before creating the job again.
+
+    :ivar operation: the operation that failed
+    :ivar request: the :class:`~aep_jobs.models.ExportJobRequest` that was sent
+    :ivar started_at: epoch milliseconds when the first attempt started, comparable with
+        ``ExportJob.creation_time``
+    """
+
+    def __init__(self, operation: str, reason: str, *, started_at: int) -> None:
+        self.operation = operation
+        self.request: Any = None
+        self.started_at = started_at
+        super().__init__(
+            f"{operation}: the outcome is unknown ({reason}); the job may have been created. "
+            "List the jobs created since then before creating it again"
+        )
 
 
 class ApiError(AepJobsError):
@@ -134,6 +184,7 @@ class ApiError(AepJobsError):
     :ivar request_id: the request id from the body or the ``x-request-id`` header, or ``None``
     :ivar body: the parsed error body, or ``None`` when the body was not a JSON object
     :ivar operation: the operation that failed, e.g. ``get export job 722``
+    :ivar retry_after: the delay in seconds from a ``Retry-After`` header, or ``None``
     """
 
     def __init__(
@@ -145,8 +196,10 @@ class ApiError(AepJobsError):
         message: str,
         request_id: str | None,
         body: ErrorBody | None,
+        retry_after: float | None = None,
     ) -> None:
         self.operation = operation
+        self.retry_after = retry_after
         self.status_code = status_code
         self.code = code
         self.message = message
@@ -177,14 +230,7 @@ class NotFoundError(ApiError):
 
 
 class RateLimitError(ApiError):
-    """HTTP 429: too many requests.
-
-    :ivar retry_after: the delay in seconds that the server requested, or ``None``
-    """
-
-    def __init__(self, *args: Any, retry_after: float | None = None, **kwargs: Any) -> None:
-        self.retry_after = retry_after
-        super().__init__(*args, **kwargs)
+    """HTTP 429: too many requests; ``retry_after`` is the delay the server requested."""
 
 
 class ServerError(ApiError):

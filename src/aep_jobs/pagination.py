@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from .errors import PaginationError
+from .errors import AepJobsError, PaginationError
 from .models import ExportJob, JobPage
 
 if TYPE_CHECKING:
@@ -71,7 +71,11 @@ class PageIterator:
 
         operation = f"list export jobs (page {self.pages_read + 1}"
         operation += f", offset {self.cursor})" if self.cursor else ")"
-        page = await self._fetch(self._next_url, operation)
+        try:
+            page = await self._fetch(self._next_url, operation)
+        except AepJobsError as error:
+            error.cursor = self.cursor
+            raise
         self.pages_read += 1
         self._next_url = None
 
