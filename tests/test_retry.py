@@ -299,7 +299,8 @@ async def test_disabled_retries_one_attempt(router: respx.MockRouter, sleeps: Sl
 
     assert route.call_count == 1
     assert caught.value.attempts == 1
-    assert str(caught.value).endswith("(HTTP 503, request id " + caught.value.request_id + ")")
+    assert caught.value.request_id is not None
+    assert str(caught.value).endswith(f"(HTTP 503, request id {caught.value.request_id})")
 
 
 async def test_per_call_policy_overrides_client(router: respx.MockRouter, sleeps: Sleeps) -> None:
