@@ -131,7 +131,7 @@ def test_demo_small_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == EXIT_OK
     assert "Summary" in output
     assert "3,000" in output
-    assert "Cancelled 3 exports" in output
+    assert "Requested the cancellation of 3 exports" in output
 
 
 def test_version_from_installed_command() -> None:
@@ -145,3 +145,89 @@ def test_version_from_installed_command() -> None:
 
     assert result.returncode == 0
     assert result.stdout.strip() == "aep-jobs 0.1.0"
+
+
+def run_command(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """Run aep-jobs in a new interpreter, as a shell would."""
+    return subprocess.run(
+        [sys.executable, "-m", "aep_jobs", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_output_closed_early_exits_quietly() -> None:
+    # `head -1` reads one line and closes the pipe, as a reader of the output may.
+    command = f"{sys.executable} -m aep_jobs list --emulator --emulator-jobs 5000 | head -1"
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0
+    assert result.stdout.count("\n") == 1
+    assert result.stderr == ""
+
+
+def test_cancel_checks_every_id_first(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["cancel", "--emulator", "1", "abc"])
+
+    captured = capsys.readouterr()
+    assert code == EXIT_USAGE
+    assert captured.out == ""
+    assert captured.err == (
+        "aep-jobs: error: Invalid job_id 'abc': expected an export job id such as 722\n"
+    )
+
+
+def test_settings_error_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("AEP_API_KEY", "AEP_CLIENT_ID", "AEP_ACCESS_TOKEN", "AEP_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AEP_ORG_ID", "foo")
+    monkeypatch.setenv("AEP_SANDBOX", "prod")
+
+    code = main(["get", "1"])
+
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE
+    assert err.count("\n") == 1
+    assert err.startswith(
+        "aep-jobs: error: invalid settings: AEP_API_KEY is not set (or AEP_CLIENT_ID); "
+        "AEP_ACCESS_TOKEN is not set; AEP_ORG_ID 'foo' does not end with '@AdobeOrg'"
+    )
+
+
+def test_verbose_logs_requests() -> None:
+    result = run_command("--verbose", "get", "--emulator", "--emulator-jobs", "3", "2")
+
+    assert result.returncode == 0
+    assert "DEBUG aep_jobs: GET /data/core/ups/export/jobs/2 -> 200" in result.stderr
+    assert "emulator-access-token" not in result.stderr
+
+
+def test_library_warnings_silent_by_default() -> None:
+    # A program that configures no logging must not get the library's warnings on stderr.
+    script = (
+        "import logging, aep_jobs\nlogging.getLogger('aep_jobs').warning('should not be printed')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert result.returncode == 0
+    assert result.stderr == ""
+
+
+def test_create_help_shows_body() -> None:
+    result = run_command("create", "--help")
+
+    assert result.returncode == 0
+    assert '"destination": {"datasetId":' in result.stdout
+    assert "Exit codes: 0 success" in result.stdout

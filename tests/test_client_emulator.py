@@ -217,3 +217,42 @@ async def test_over_loopback_socket() -> None:
     assert ids == expected
     assert created.status == "NEW"
     assert emulator.job_ids()[0] == created.id
+
+
+@pytest.mark.parametrize("stop_after", [1, 99, 100, 101, 250, 999])
+async def test_resume_after_break_exact(
+    emulator: Emulator, client: ExportJobsClient, stop_after: int
+) -> None:
+    emulator.seed(1_000)
+    first = client.iter_jobs(page_size=100)
+    head = []
+    async for job in first:
+        head.append(job.id)
+        if len(head) == stop_after:
+            break
+
+    rest = [job.id async for job in client.iter_jobs(offset=first.cursor, skip=first.skip)]
+
+    assert head + rest == emulator.job_ids()
+
+
+async def test_resume_after_max_items_exact(emulator: Emulator, client: ExportJobsClient) -> None:
+    emulator.seed(1_000)
+    first = client.iter_jobs(page_size=100, max_items=250)
+    head = [job.id async for job in first]
+
+    rest = [job.id async for job in client.iter_jobs(offset=first.cursor, skip=first.skip)]
+
+    assert first.cursor is not None
+    assert first.skip == 50
+    assert head + rest == emulator.job_ids()
+
+
+async def test_cancelled_job_is_finished(emulator: Emulator, client: ExportJobsClient) -> None:
+    job = await client.create(export_request())
+    await client.cancel(job.id)
+
+    cancelled = await client.get(job.id)
+
+    assert cancelled.status == JobStatus.CANCELLED
+    assert cancelled.is_finished is True

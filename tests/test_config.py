@@ -11,6 +11,7 @@ import pytest
 
 from aep_jobs import (
     PRODUCTION_BASE_URL,
+    ClientClosedError,
     ConfigurationError,
     ExportJobsClient,
     Settings,
@@ -140,12 +141,12 @@ def test_from_env_lists_every_invalid_value() -> None:
         Settings.from_env(environment)
 
     assert caught.value.problems == [
-        "base_url 'http://platform.adobe.io/data/core/ups' uses plain http on a host that is not "
-        "loopback, so the access token would travel unencrypted; use https, or pass "
-        "allow_insecure_http=True if that is intended",
-        "org_id '1BD6382559DF0C130A49422D' does not end with '@AdobeOrg'; "
+        "AEP_BASE_URL 'http://platform.adobe.io/data/core/ups' uses plain http on a host that is "
+        "not loopback, so the access token would travel unencrypted; use https, or set "
+        "AEP_ALLOW_INSECURE_HTTP=1 if that is intended",
+        "AEP_ORG_ID '1BD6382559DF0C130A49422D' does not end with '@AdobeOrg'; "
         "copy the organization ID from the Developer Console",
-        "sandbox 'Prod' is not a sandbox name; sandbox names are lower case letters, digits "
+        "AEP_SANDBOX 'Prod' is not a sandbox name; sandbox names are lower case letters, digits "
         "and hyphens, e.g. 'prod'",
     ]
 
@@ -155,7 +156,7 @@ def test_from_env_rejects_bearer_prefix() -> None:
         Settings.from_env({**FULL_ENVIRONMENT, "AEP_ACCESS_TOKEN": f"Bearer {SECRET_TOKEN}"})
 
     assert caught.value.problems == [
-        "The access token starts with 'Bearer '; pass the token alone, the client adds the prefix"
+        "AEP_ACCESS_TOKEN starts with 'Bearer '; pass the token alone, the client adds the prefix"
     ]
 
 
@@ -189,7 +190,13 @@ def test_invalid_org_id_rejected(org_id: str, problem: str) -> None:
     assert problems_of(settings_with(org_id=org_id)) == [problem]
 
 
-@pytest.mark.parametrize("sandbox", ["Prod", "", "prod sandbox", "-prod", "prod_1"])
+def test_empty_sandbox_rejected() -> None:
+    assert problems_of(settings_with(sandbox="")) == [
+        "sandbox is empty; use a sandbox name, e.g. 'prod'"
+    ]
+
+
+@pytest.mark.parametrize("sandbox", ["Prod", "prod sandbox", "-prod", "prod_1"])
 def test_invalid_sandbox_rejected(sandbox: str) -> None:
     assert problems_of(settings_with(sandbox=sandbox)) == [
         f"sandbox {sandbox!r} is not a sandbox name; sandbox names are lower case letters, "
@@ -250,7 +257,7 @@ def test_invalid_base_url_rejected(base_url: str, problem: str) -> None:
 def test_plain_http_elsewhere_rejected() -> None:
     assert problems_of(settings_with(base_url="http://platform.adobe.io/data/core/ups")) == [
         "base_url 'http://platform.adobe.io/data/core/ups' uses plain http on a host that is "
-        "not loopback, so the access token would travel unencrypted; use https, or pass "
+        "not loopback, so the access token would travel unencrypted; use https, or set "
         "allow_insecure_http=True if that is intended"
     ]
 
@@ -422,7 +429,7 @@ def test_client_lists_every_invalid_argument() -> None:
     assert caught.value.problems[0].startswith("base_url 'http://platform.adobe.io/")
     assert caught.value.problems[1].startswith("org_id '1BD6382559DF0C130A49422D'")
     assert caught.value.problems[2].startswith("api_key is empty")
-    assert caught.value.problems[3].startswith("The access token starts with 'Bearer '")
+    assert caught.value.problems[3].startswith("token starts with 'Bearer '")
 
 
 def test_client_rejects_bearer_prefix() -> None:
@@ -432,7 +439,7 @@ def test_client_rejects_bearer_prefix() -> None:
         )
 
     assert caught.value.problems == [
-        "The access token starts with 'Bearer '; pass the token alone, the client adds the prefix"
+        "token starts with 'Bearer '; pass the token alone, the client adds the prefix"
     ]
 
 
@@ -460,3 +467,125 @@ async def test_client_on_loopback_http_accepted() -> None:
         base_url = client.settings.base_url
 
     assert base_url == "http://127.0.0.1:8080/data/core/ups"
+
+
+# ---------------------------------------------------------------------------------------------
+# Values that cannot be sent as headers, and other arguments
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"org_id": None}, "org_id must be a string, not NoneType"),
+        ({"api_key": None}, "api_key must be a string, not NoneType"),
+        ({"sandbox": None}, "sandbox must be a string, not NoneType"),
+        ({"base_url": None}, "base_url must be a string, not NoneType"),
+    ],
+    ids=["org-id", "api-key", "sandbox", "base-url"],
+)
+def test_none_settings_named(changes: dict[str, object], problem: str) -> None:
+    problems = problems_of(settings_with(**changes))
+
+    assert len(problems) == 1
+    assert problems[0].startswith(problem)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [f"{SECRET_TOKEN}\n", f" {SECRET_TOKEN}", f"{SECRET_TOKEN}\u00e9", f"{SECRET_TOKEN}\x00x"],
+    ids=["newline", "leading-space", "non-ascii", "nul"],
+)
+def test_unsendable_token_rejected_unshown(token: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        ExportJobsClient(org_id=ORG_ID, api_key=SECRET_API_KEY, sandbox="prod", token=token)
+
+    assert len(caught.value.problems) == 1
+    assert caught.value.problems[0].startswith("token ")
+    assert SECRET_TOKEN not in str(caught.value)
+
+
+def test_unsendable_api_key_unshown() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        ExportJobsClient(
+            org_id=ORG_ID, api_key=f"{SECRET_API_KEY}\n", sandbox="prod", token=SECRET_TOKEN
+        )
+
+    assert caught.value.problems == ["api_key has leading or trailing whitespace; remove it"]
+    assert SECRET_API_KEY not in str(caught.value)
+
+
+def test_org_id_with_space_named() -> None:
+    assert problems_of(settings_with(org_id=f" {ORG_ID}")) == [
+        f"org_id ' {ORG_ID}' has leading or trailing whitespace; remove it"
+    ]
+
+
+def test_base_url_password_rejected_unshown() -> None:
+    problems = problems_of(settings_with(base_url="https://user:hunter2@platform.adobe.io/x"))
+
+    assert problems == ["base_url contains a user name or password; remove them from the URL"]
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"timeout": 0}, "timeout 0 is invalid; expected seconds > 0 or an httpx.Timeout"),
+        ({"timeout": "10"}, "timeout '10' is invalid; expected seconds > 0 or an httpx.Timeout"),
+        ({"deadline": -1}, "deadline -1 is invalid; expected seconds > 0, or None for no limit"),
+        ({"retry": 3}, "retry must be a RetryPolicy, not int"),
+        ({"retry_budget": 500}, "retry_budget must be a RetryBudget, not int"),
+    ],
+    ids=["zero-timeout", "text-timeout", "negative-deadline", "retry", "budget"],
+)
+def test_bad_client_option_named(options: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        ExportJobsClient(
+            org_id=ORG_ID, api_key=SECRET_API_KEY, sandbox="prod", token=SECRET_TOKEN, **options
+        )
+
+    assert caught.value.problems == [problem]
+
+
+def test_from_env_lists_missing_and_invalid() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({"AEP_ORG_ID": "foo", "AEP_SANDBOX": "Prod"})
+
+    assert caught.value.problems == [
+        "AEP_API_KEY is not set (or AEP_CLIENT_ID)",
+        "AEP_ACCESS_TOKEN is not set",
+        "AEP_ORG_ID 'foo' does not end with '@AdobeOrg'; "
+        "copy the organization ID from the Developer Console",
+        "AEP_SANDBOX 'Prod' is not a sandbox name; sandbox names are lower case letters, "
+        "digits and hyphens, e.g. 'prod'",
+    ]
+
+
+def test_from_env_allows_insecure_http() -> None:
+    settings = Settings.from_env(
+        {
+            **FULL_ENVIRONMENT,
+            "AEP_BASE_URL": "http://aep-test-host/data/core/ups",
+            "AEP_ALLOW_INSECURE_HTTP": "1",
+        }
+    )
+
+    assert settings.allow_insecure_http is True
+
+
+@pytest.mark.anyio
+async def test_closed_client_raises_clearly() -> None:
+    client = ExportJobsClient(
+        org_id=ORG_ID,
+        api_key=SECRET_API_KEY,
+        sandbox="prod",
+        token=SECRET_TOKEN,
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json={"id": 1})),
+    )
+    await client.aclose()
+
+    with pytest.raises(ClientClosedError) as caught:
+        await client.get(1)
+
+    assert str(caught.value) == (
+        "Cannot get export job 1: the client is closed; create a new ExportJobsClient"
+    )

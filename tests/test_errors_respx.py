@@ -594,7 +594,10 @@ async def test_connect_error_is_transport_error(
 
     assert type(caught.value) is TransportError
     assert caught.value.operation == "get export job 722"
-    assert str(caught.value) == "get export job 722 failed: ConnectError: connection refused"
+    assert (
+        str(caught.value)
+        == "get export job 722 failed: ConnectError: connection refused (platform.adobe.io)"
+    )
 
 
 async def test_read_timeout_is_timeout_error(
@@ -607,7 +610,7 @@ async def test_read_timeout_is_timeout_error(
 
     assert caught.value.operation == "get export job 722"
     assert str(caught.value) == (
-        "get export job 722 failed: timed out (ReadTimeout); the server did not respond in time"
+        "get export job 722 failed: timed out (ReadTimeout); platform.adobe.io did not respond in time"
     )
 
 
@@ -631,4 +634,7 @@ async def test_read_error_is_transport_error(
         await client.cancel(722)
 
     assert type(caught.value) is TransportError
-    assert str(caught.value) == "cancel export job 722 failed: ReadError: connection reset"
+    assert (
+        str(caught.value)
+        == "cancel export job 722 failed: ReadError: connection reset (platform.adobe.io)"
+    )

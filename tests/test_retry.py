@@ -17,6 +17,7 @@ import respx
 from aep_jobs import (
     ApiError,
     BadRequestError,
+    ConfigurationError,
     DecodeError,
     Destination,
     ExportJobRequest,
@@ -743,3 +744,53 @@ async def test_not_found_page_not_retried(
         await client.list_page(limit=2)
 
     assert route.call_count == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Failures that a new attempt cannot fix
+
+
+async def test_local_protocol_error_not_retried(
+    client: ExportJobsClient, router: respx.MockRouter
+) -> None:
+    route = router.get(JOB_PATH).mock(
+        side_effect=httpx.LocalProtocolError("Illegal header value b'Bearer token-123\\n'")
+    )
+
+    with pytest.raises(TransportError) as caught:
+        await client.get(722)
+
+    assert route.call_count == 1
+    assert str(caught.value) == (
+        "get export job 722 failed: the request could not be sent (LocalProtocolError)"
+    )
+    assert "token-123" not in str(caught.value)
+
+
+class BadTokenProvider:
+    """A token provider that returns a token with a trailing newline."""
+
+    async def get_token(self) -> str:
+        return "token-123\n"
+
+
+async def test_bad_provider_token_not_sent(router: respx.MockRouter, sleeps: Sleeps) -> None:
+    route = router.get(JOB_PATH).mock(side_effect=responses(httpx.Response(200, content=JOB)))
+
+    async with ExportJobsClient(
+        org_id="1BD6382559DF0C130A49422D@AdobeOrg",
+        api_key="key",
+        sandbox="prod",
+        token=BadTokenProvider(),
+        base_url=BASE_URL,
+        transport=httpx.MockTransport(router.async_handler),
+        retry=policy(sleeps),
+    ) as client:
+        with pytest.raises(ConfigurationError) as caught:
+            await client.get(722)
+
+    assert route.call_count == 0
+    assert caught.value.problems == [
+        "the token provider BadTokenProvider returned a token that is empty, or has "
+        "whitespace at its ends or characters that are not printable ASCII; nothing was sent"
+    ]

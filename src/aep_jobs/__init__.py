@@ -4,6 +4,8 @@ Everything public is importable from here; submodules whose names start with an 
 are private.
 """
 
+import logging
+
 from ._validation import parse_export_request
 from .auth import StaticToken, TokenProvider
 from .client import ExportJobsClient
@@ -21,6 +23,7 @@ from .errors import (
     ApiError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConfigurationError,
     DecodeError,
     NotFoundError,
@@ -36,26 +39,41 @@ from .errors import (
 from .models import (
     AdditionalFields,
     CancelResult,
+    ComputeGatewayJobId,
     Destination,
+    ErrorBody,
     EvaluationInfo,
     EventFilter,
     EventList,
     ExportFilter,
     ExportJob,
     ExportJobRequest,
+    JobDestination,
+    JobError,
+    JobFilter,
+    JobMetrics,
     JobPage,
+    JobSegment,
     JobStatus,
     MergePolicy,
+    PageInfo,
+    PageLinks,
     QualificationTime,
     SchemaRef,
+    SegmentBatch,
     SegmentFilter,
     SegmentStatus,
+    TimingMetric,
     decoder_for,
 )
 from .pagination import JobIterator, PageIterator
 from .retry import RETRYABLE_STATUSES, RetryBudget, RetryPolicy
 
 __version__ = "0.1.0"
+
+# A library leaves output to the application: without this, Python would print the warnings
+# of a program that configured no logging to standard error.
+logging.getLogger("aep_jobs").addHandler(logging.NullHandler())
 
 __all__ = [
     "DEFAULT_DEADLINE",
@@ -71,9 +89,12 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "CancelResult",
+    "ClientClosedError",
+    "ComputeGatewayJobId",
     "ConfigurationError",
     "DecodeError",
     "Destination",
+    "ErrorBody",
     "EvaluationInfo",
     "EventFilter",
     "EventList",
@@ -81,13 +102,20 @@ __all__ = [
     "ExportJob",
     "ExportJobRequest",
     "ExportJobsClient",
+    "JobDestination",
+    "JobError",
+    "JobFilter",
     "JobIterator",
+    "JobMetrics",
     "JobPage",
+    "JobSegment",
     "JobStatus",
     "MergePolicy",
     "NotFoundError",
     "OutcomeUnknownError",
+    "PageInfo",
     "PageIterator",
+    "PageLinks",
     "PaginationError",
     "PermissionDeniedError",
     "QualificationTime",
@@ -96,11 +124,13 @@ __all__ = [
     "RetryBudget",
     "RetryPolicy",
     "SchemaRef",
+    "SegmentBatch",
     "SegmentFilter",
     "SegmentStatus",
     "ServerError",
     "Settings",
     "StaticToken",
+    "TimingMetric",
     "TokenProvider",
     "TransportError",
     "TransportTimeoutError",

@@ -18,10 +18,12 @@ import anyio
 import httpx
 import msgspec
 
-from .auth import TokenProvider
+from .auth import TokenProvider, is_header_safe
 from .errors import (
     AepJobsError,
     ApiError,
+    ClientClosedError,
+    ConfigurationError,
     DecodeError,
     OutcomeUnknownError,
     TransportError,
@@ -87,6 +89,7 @@ class Sender:
         self.retry = retry
         self.budget = budget
         self.deadline = deadline
+        self._checked_token: str | None = None
         self._identity = identity
         self._token = token
         self._static_headers = {
@@ -135,6 +138,10 @@ class Sender:
         :raises DecodeError: the success body does not decode into ``decode``
         :raises OutcomeUnknownError: a POST failed after the server may have acted on it
         """
+        if self._http.is_closed:
+            raise ClientClosedError(
+                f"Cannot {operation}: the client is closed; create a new ExportJobsClient"
+            )
         if not self.same_origin(url):
             # Credentials go only to the configured origin.
             raise TransportError(
@@ -235,9 +242,20 @@ class Sender:
     ) -> Response:
         """Send one request and turn its outcome into a response or an error."""
         request_id = str(uuid.uuid4())
+        token = await self._token.get_token()
+        if token is not self._checked_token:
+            if not is_header_safe(token):
+                raise ConfigurationError(
+                    [
+                        f"the token provider {type(self._token).__name__} returned a token "
+                        "that is empty, or has whitespace at its ends or characters that are "
+                        "not printable ASCII; nothing was sent"
+                    ]
+                )
+            self._checked_token = token
         headers = {
             **self._static_headers,
-            "authorization": f"Bearer {await self._token.get_token()}",
+            "authorization": f"Bearer {token}",
             "x-request-id": request_id,
         }
         if body is not None:
@@ -252,11 +270,19 @@ class Sender:
             )
         except httpx.TimeoutException as error:
             raise TransportTimeoutError(
-                operation, f"timed out ({type(error).__name__}); the server did not respond in time"
+                operation,
+                f"timed out ({type(error).__name__}); "
+                f"{url.netloc.decode()} did not respond in time",
+            ) from error
+        except httpx.LocalProtocolError as error:
+            # Its message can quote a header value, and so a credential: it is left out.
+            raise TransportError(
+                operation, f"the request could not be sent ({type(error).__name__})"
             ) from error
         except httpx.TransportError as error:
             raise TransportError(
-                operation, f"{type(error).__name__}: {error or 'connection failed'}"
+                operation,
+                f"{type(error).__name__}: {error or 'connection failed'} ({url.netloc.decode()})",
             ) from error
 
         elapsed_ms = (time.perf_counter() - started) * 1000

@@ -8,7 +8,21 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-__all__ = ["StaticToken", "TokenProvider"]
+__all__ = ["StaticToken", "TokenProvider", "is_header_safe"]
+
+
+def is_header_safe(value: object) -> bool:
+    """Check that a value can be sent as an HTTP header value as it is.
+
+    It must be a non-empty string of printable ASCII with no whitespace at its ends.
+    """
+    return (
+        isinstance(value, str)
+        and value.isascii()
+        and value.isprintable()
+        and value != ""
+        and value == value.strip()
+    )
 
 
 @runtime_checkable
@@ -31,6 +45,11 @@ class StaticToken:
     def __init__(self, token: str) -> None:
         if not isinstance(token, str) or not token.strip():
             raise ValueError("The access token is empty; pass the token string from Adobe IMS")
+        if not is_header_safe(token):
+            raise ValueError(
+                "The access token has whitespace at its ends or characters that are not "
+                "printable ASCII; pass the token string from Adobe IMS"
+            )
         if token.lower().startswith("bearer "):
             raise ValueError(
                 "The access token starts with 'Bearer '; pass the token alone, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -87,11 +88,27 @@ class ExportJobsClient:
             base_url=base_url,
             allow_insecure_http=allow_insecure_http,
         )
-        settings.check()
+        problems = settings.problems()
         if not isinstance(page_size, int) or isinstance(page_size, bool) or page_size < 1:
-            raise ConfigurationError(
-                [f"page_size {page_size!r} is invalid; expected a positive integer such as 100"]
+            problems.append(
+                f"page_size {page_size!r} is invalid; expected a positive integer such as 100"
             )
+        if not isinstance(timeout, httpx.Timeout) and not _is_positive_seconds(timeout):
+            problems.append(
+                f"timeout {timeout!r} is invalid; expected seconds > 0 or an httpx.Timeout"
+            )
+        if deadline is not None and not _is_positive_seconds(deadline):
+            problems.append(
+                f"deadline {deadline!r} is invalid; expected seconds > 0, or None for no limit"
+            )
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            problems.append(f"retry must be a RetryPolicy, not {type(retry).__name__}")
+        if retry_budget is not None and not isinstance(retry_budget, RetryBudget):
+            problems.append(
+                f"retry_budget must be a RetryBudget, not {type(retry_budget).__name__}"
+            )
+        if problems:
+            raise ConfigurationError(problems)
 
         self.settings = settings
         self.page_size = page_size
@@ -222,6 +239,7 @@ class ExportJobsClient:
         offset: str | None = None,
         max_pages: int | None = None,
         max_items: int | None = None,
+        skip: int = 0,
         retry: RetryPolicy | None = None,
         deadline: float | None = None,
     ) -> JobIterator:
@@ -231,8 +249,12 @@ class ExportJobsClient:
         :meth:`iter_pages`, plus:
 
         :param max_items: stop after this many jobs
+        :param skip: leave out this many jobs of the first page; with ``offset``, this resumes
+            an earlier iterator exactly (see :class:`JobIterator`)
         """
         _check_maximum("max_items", max_items)
+        if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
+            raise RequestValidationError("skip", skip, "expected an integer >= 0")
         pages = self.iter_pages(
             page_size=page_size,
             status=status,
@@ -241,7 +263,7 @@ class ExportJobsClient:
             retry=retry,
             deadline=deadline,
         )
-        return JobIterator(pages, max_items=max_items)
+        return JobIterator(pages, max_items=max_items, skip=skip)
 
     async def get(
         self,
@@ -376,6 +398,15 @@ class ExportJobsClient:
         if page is None:
             raise _empty_body_error(operation, response.status_code)
         return page
+
+
+def _is_positive_seconds(value: object) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and value > 0
+        and math.isfinite(value)
+    )
 
 
 def _check_maximum(name: str, value: int | None) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from .auth import StaticToken, TokenProvider
+from .auth import StaticToken, TokenProvider, is_header_safe
 from .errors import ConfigurationError
 
 __all__ = [
@@ -48,8 +48,11 @@ ENVIRONMENT_VARIABLES = {
     "sandbox": "AEP_SANDBOX",
     "access_token": "AEP_ACCESS_TOKEN",
 }
-# The Developer Console calls the API key "client ID"; either name is read.
-_API_KEY_ALIAS = "AEP_CLIENT_ID"
+#: The Developer Console calls the API key "client ID", so this name is read too.
+API_KEY_ALIAS = "AEP_CLIENT_ID"
+
+#: Set to 1 to allow a plain ``http://`` base URL on a host that is not loopback.
+ALLOW_INSECURE_HTTP_VARIABLE = "AEP_ALLOW_INSECURE_HTTP"
 
 _SANDBOX_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 
@@ -86,30 +89,45 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read the settings from environment variables (see :data:`ENVIRONMENT_VARIABLES`).
 
+        ``AEP_ALLOW_INSECURE_HTTP=1`` allows a plain ``http://`` base URL on a host that is
+        not loopback.
+
         :raises ConfigurationError: listing every missing or invalid variable
         """
         env = os.environ if environ is None else environ
-        names = ENVIRONMENT_VARIABLES
+        names = dict(ENVIRONMENT_VARIABLES)
+        # Whitespace at the ends is dropped: values read from files often end with a newline.
         values = {setting: env.get(name, "").strip() for setting, name in names.items()}
-        if not values["api_key"]:
-            values["api_key"] = env.get(_API_KEY_ALIAS, "").strip()
+        if not values["api_key"] and env.get(API_KEY_ALIAS, "").strip():
+            values["api_key"] = env[API_KEY_ALIAS].strip()
+            names["api_key"] = API_KEY_ALIAS
 
-        problems = [
+        missing = [
             f"{names[setting]} is not set"
-            + (f" (or {_API_KEY_ALIAS})" if setting == "api_key" else "")
+            + (f" (or {API_KEY_ALIAS})" if setting == "api_key" else "")
             for setting in ("org_id", "api_key", "sandbox", "access_token")
             if not values[setting]
         ]
-        if problems:
-            raise ConfigurationError(problems)
+        insecure = env.get(ALLOW_INSECURE_HTTP_VARIABLE, "").strip().lower()
         settings = cls(
             org_id=values["org_id"],
             api_key=values["api_key"],
             sandbox=values["sandbox"],
             token=values["access_token"],
             base_url=values["base_url"] or PRODUCTION_BASE_URL,
+            allow_insecure_http=insecure in ("1", "true", "yes"),
         )
-        settings.check()
+        names["token"] = names.pop("access_token")
+        names["allow_insecure_http"] = f"{ALLOW_INSECURE_HTTP_VARIABLE}=1"
+        # Values that are missing are reported once, as missing.
+        present = [
+            problem
+            for problem in settings.problems(names)
+            if not any(problem.startswith(f"{names[setting]} is empty;") for setting in names)
+        ]
+        problems = missing + present
+        if problems:
+            raise ConfigurationError(problems)
         return settings
 
     def check(self) -> None:
@@ -117,35 +135,80 @@ class Settings:
 
         :raises ConfigurationError: listing every problem found
         """
-        problems = []
-        base_problem = _base_url_problem(self.base_url, self.allow_insecure_http)
-        if base_problem:
-            problems.append(base_problem)
-        if not self.org_id.strip():
-            problems.append("org_id is empty; copy the organization ID from the Developer Console")
-        elif not self.org_id.endswith("@AdobeOrg"):
-            problems.append(
-                f"org_id {self.org_id!r} does not end with '@AdobeOrg'; "
-                "copy the organization ID from the Developer Console"
-            )
-        if not self.api_key.strip():
-            problems.append("api_key is empty; use the client ID of your Developer Console project")
-        if not _SANDBOX_NAME.fullmatch(self.sandbox):
-            problems.append(
-                f"sandbox {self.sandbox!r} is not a sandbox name; sandbox names are lower case "
-                "letters, digits and hyphens, e.g. 'prod'"
-            )
-        if isinstance(self.token, str):
-            try:
-                StaticToken(self.token)
-            except ValueError as error:
-                problems.append(str(error))
-        elif not isinstance(self.token, TokenProvider):
-            problems.append(
-                f"token must be a string or a TokenProvider, not {type(self.token).__name__}"
-            )
+        problems = self.problems()
         if problems:
             raise ConfigurationError(problems)
+
+    def problems(self, names: Mapping[str, str] | None = None) -> list[str]:
+        """Return one line for each invalid setting, naming it and the fix.
+
+        :param names: how to name each setting in the lines, e.g. by its environment variable
+        """
+        label = {field.name: field.name for field in dataclasses.fields(self)}
+        label["allow_insecure_http"] = "allow_insecure_http=True"
+        label.update(names or {})
+        problems = []
+
+        base_problem = _base_url_problem(
+            self.base_url, self.allow_insecure_http, label["base_url"], label["allow_insecure_http"]
+        )
+        if base_problem:
+            problems.append(base_problem)
+
+        org_problem = _text_problem(
+            label["org_id"],
+            self.org_id,
+            secret=False,
+            hint="copy the organization ID from the Developer Console",
+        )
+        if org_problem is None and not self.org_id.endswith("@AdobeOrg"):
+            org_problem = (
+                f"{label['org_id']} {self.org_id!r} does not end with '@AdobeOrg'; "
+                "copy the organization ID from the Developer Console"
+            )
+        if org_problem:
+            problems.append(org_problem)
+
+        api_key_problem = _text_problem(
+            label["api_key"],
+            self.api_key,
+            secret=True,
+            hint="use the client ID of your Developer Console project",
+        )
+        if api_key_problem:
+            problems.append(api_key_problem)
+
+        sandbox_problem = _text_problem(
+            label["sandbox"], self.sandbox, secret=False, hint="use a sandbox name, e.g. 'prod'"
+        )
+        if sandbox_problem is None and not _SANDBOX_NAME.fullmatch(self.sandbox):
+            sandbox_problem = (
+                f"{label['sandbox']} {self.sandbox!r} is not a sandbox name; sandbox names "
+                "are lower case letters, digits and hyphens, e.g. 'prod'"
+            )
+        if sandbox_problem:
+            problems.append(sandbox_problem)
+
+        if isinstance(self.token, str):
+            token_problem = _text_problem(
+                label["token"],
+                self.token,
+                secret=True,
+                hint="pass the access token from Adobe IMS",
+            )
+            if token_problem is None and self.token.lower().startswith("bearer "):
+                token_problem = (
+                    f"{label['token']} starts with 'Bearer '; pass the token alone, "
+                    "the client adds the prefix"
+                )
+            if token_problem:
+                problems.append(token_problem)
+        elif not isinstance(self.token, TokenProvider):
+            problems.append(
+                f"{label['token']} must be a string or a TokenProvider, "
+                f"not {type(self.token).__name__}"
+            )
+        return problems
 
     def token_provider(self) -> TokenProvider:
         """Return the token as a provider."""
@@ -154,23 +217,45 @@ class Settings:
         return self.token
 
 
-def _base_url_problem(base_url: str, allow_insecure_http: bool) -> str | None:
+def _text_problem(name: str, value: object, *, secret: bool, hint: str) -> str | None:
+    """Return why ``value`` cannot be sent as a header, or ``None`` when it can."""
+    if not isinstance(value, str):
+        return f"{name} must be a string, not {type(value).__name__}; {hint}"
+    if not value.strip():
+        return f"{name} is empty; {hint}"
+    shown = "" if secret else f" {value!r}"
+    if value != value.strip():
+        return f"{name}{shown} has leading or trailing whitespace; remove it"
+    if not is_header_safe(value):
+        return (
+            f"{name}{shown} contains a character that is not printable ASCII, "
+            "which an HTTP header cannot carry; check for a copy and paste error"
+        )
+    return None
+
+
+def _base_url_problem(
+    base_url: object, allow_insecure_http: bool, name: str, allow_name: str
+) -> str | None:
+    if not isinstance(base_url, str):
+        return f"{name} must be a string, not {type(base_url).__name__}"
     try:
         url = httpx.URL(base_url)
     except httpx.InvalidURL as error:
-        return f"base_url {base_url!r} is not a valid URL ({error})"
+        return f"{name} {base_url!r} is not a valid URL ({error})"
+    if url.userinfo:
+        return f"{name} contains a user name or password; remove them from the URL"
     if url.scheme not in ("https", "http") or not url.host:
         return (
-            f"base_url {base_url!r} is not an absolute http(s) URL; "
-            f"use e.g. {PRODUCTION_BASE_URL!r}"
+            f"{name} {base_url!r} is not an absolute http(s) URL; use e.g. {PRODUCTION_BASE_URL!r}"
         )
     if url.query or url.fragment:
-        return f"base_url {base_url!r} has a query or fragment; give only the service root"
+        return f"{name} {base_url!r} has a query or fragment; give only the service root"
     if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
         return (
-            f"base_url {base_url!r} uses plain http on a host that is not loopback, so the "
-            "access token would travel unencrypted; use https, or pass "
-            "allow_insecure_http=True if that is intended"
+            f"{name} {base_url!r} uses plain http on a host that is not loopback, so the "
+            f"access token would travel unencrypted; use https, or set {allow_name} "
+            "if that is intended"
         )
     return None
 

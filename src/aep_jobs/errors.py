@@ -4,6 +4,7 @@ Every exception derives from :class:`AepJobsError`::
 
     AepJobsError
     ├── ConfigurationError         missing or invalid client settings (also a ValueError)
+    ├── ClientClosedError          a call on a closed client (also a RuntimeError)
     ├── RequestValidationError     invalid input, found before anything was sent (also a ValueError)
     ├── PaginationError            a next link that cannot be followed safely
     ├── DecodeError                a response body that is not JSON or not of the expected shape
@@ -31,6 +32,7 @@ __all__ = [
     "ApiError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
     "DecodeError",
     "NotFoundError",
@@ -81,6 +83,10 @@ class ConfigurationError(AepJobsError, ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("Invalid aep_jobs settings:\n" + "\n".join(f"- {p}" for p in problems))
+
+
+class ClientClosedError(AepJobsError, RuntimeError):
+    """A call was made on a client that is already closed."""
 
 
 class RequestValidationError(AepJobsError, ValueError):

@@ -50,17 +50,20 @@ __all__ = [
 
 
 class JobStatus(str, enum.Enum):
-    """The documented export job statuses.
+    """Export job statuses.
 
     ``ExportJob.status`` is a plain ``str``: the server may send a status that is not listed
-    here (other AEP jobs use ``CANCELLING`` and ``CANCELLED``), and it is kept as it came.
-    Members compare equal to their strings.
+    here, and it is kept as it came. Members compare equal to their strings.
     """
 
     NEW = "NEW"
     PROCESSING = "PROCESSING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+    # NOTE: Adobe documents no cancel statuses for export jobs. Other AEP jobs use these two,
+    # and the emulator marks a cancelled export job CANCELLED.
+    CANCELLING = "CANCELLING"
+    CANCELLED = "CANCELLED"
 
 
 class SegmentStatus(str, enum.Enum):
@@ -294,9 +297,10 @@ class JobError(_Response):
 class TimingMetric(_Response):
     """A timed phase of a job, in epoch milliseconds."""
 
-    start_time_in_ms: float | None = None
-    end_time_in_ms: float | None = None
-    total_time_in_ms: float | None = None
+    # Integers on the wire, but Adobe's examples also show 1.23456789E+11 and 10000.0.
+    start_time_in_ms: int | float | None = None
+    end_time_in_ms: int | float | None = None
+    total_time_in_ms: int | float | None = None
 
 
 class JobMetrics(_Response):
@@ -344,7 +348,7 @@ class ExportJob(_Response):
 
     @property
     def is_finished(self) -> bool:
-        """Whether the job is SUCCEEDED or FAILED and will not change any more."""
+        """Whether the job is SUCCEEDED, FAILED or CANCELLED, and so will not change any more."""
         return self.status in _FINISHED
 
     @property
@@ -436,7 +440,9 @@ class ErrorBody(_Response):
         return self.detail or self.message or self.title
 
 
-_FINISHED = frozenset({JobStatus.SUCCEEDED.value, JobStatus.FAILED.value})
+_FINISHED = frozenset(
+    {JobStatus.SUCCEEDED.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value}
+)
 
 
 def _as_tuple(value: tuple[_T, ...] | _T | None) -> tuple[_T, ...]:

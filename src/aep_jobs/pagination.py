@@ -30,6 +30,8 @@ class PageIterator:
     :ivar cursor: the offset of the next page to read: after an error, pass it as ``offset``
         to a new listing to resume without skipping or repeating a job. ``None`` when the
         listing started without an offset and no page has arrived yet, and at the end.
+    :ivar page_offset: the offset with which the last page received was requested (``None``
+        for the first page of a listing started without one)
     :ivar pages_read: how many pages have been received
     """
 
@@ -54,6 +56,7 @@ class PageIterator:
         self.cursor: str | None = first_url.params.get("offset")
         if self.cursor is not None:
             self._seen_cursors.add(self.cursor)
+        self.page_offset: str | None = None
         self.pages_read = 0
 
     def __aiter__(self) -> Self:
@@ -77,6 +80,7 @@ class PageIterator:
             error.cursor = self.cursor
             raise
         self.pages_read += 1
+        self.page_offset = self.cursor
         self._next_url = None
 
         if not page.records or page.next_link is None:
@@ -142,19 +146,39 @@ class PageIterator:
 class JobIterator:
     """Iterates over the jobs of a listing, page after page.
 
-    :ivar pages: the underlying :class:`PageIterator`. Its ``cursor`` resumes a listing after
-        the last whole page read, so after stopping inside a page (``max_items``, or a
-        ``break``) resuming from it skips the rest of that page: iterate pages to resume
-        exactly.
+    To resume a listing where this one stopped, after an error, a ``break`` or ``max_items``,
+    start a new one with ``offset=iterator.cursor, skip=iterator.skip``: it yields exactly the
+    jobs that this one has not yielded yet.
+
+    :ivar pages: the underlying :class:`PageIterator`
     :ivar jobs_read: how many jobs have been yielded
     """
 
-    def __init__(self, pages: PageIterator, *, max_items: int | None) -> None:
+    def __init__(self, pages: PageIterator, *, max_items: int | None, skip: int = 0) -> None:
         self.pages = pages
         self._max_items = max_items
         self._records: list[ExportJob] = []
         self._index = 0
+        self._skip_first = skip
         self.jobs_read = 0
+
+    @property
+    def cursor(self) -> str | None:
+        """The offset of the page to resume from (``None``: the start of the listing)."""
+        if self._index < len(self._records):
+            return self.pages.page_offset
+        return self.pages.cursor
+
+    @property
+    def skip(self) -> int:
+        """How many jobs of the page at ``cursor`` were already yielded.
+
+        NOTE: when ``cursor`` is ``None`` the page is the newest one, and jobs created since
+        it was read push older jobs down it, so resuming may then yield a job twice.
+        """
+        if self._index < len(self._records):
+            return self._index
+        return 0
 
     def __aiter__(self) -> Self:
         return self
@@ -168,6 +192,9 @@ class JobIterator:
             self._index = 0
             page = await self.pages.__anext__()
             self._records = page.records
+            if self._skip_first:
+                self._index = min(self._skip_first, len(self._records))
+                self._skip_first = 0
         job = self._records[self._index]
         self._index += 1
         self.jobs_read += 1

@@ -37,6 +37,15 @@ SAFE_CREATE_STATUSES = frozenset({429, 503})
 # httpx errors raised before any byte of the request reached the server.
 _NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
+# httpx errors that a new attempt may not meet. A LocalProtocolError (an invalid request) or
+# an UnsupportedProtocol (a URL that is not http or https) would fail again in the same way.
+_TRANSIENT_ERRORS = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+    httpx.ProxyError,
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
@@ -96,7 +105,7 @@ class RetryPolicy:
         """
         if status_code is not None:
             return status_code in self.statuses
-        return isinstance(cause, httpx.TransportError)
+        return isinstance(cause, _TRANSIENT_ERRORS)
 
     @staticmethod
     def create_is_safe_to_retry(status_code: int | None, cause: BaseException | None) -> bool:

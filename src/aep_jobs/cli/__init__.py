@@ -7,13 +7,15 @@ Exit codes: 0 success, 1 the API or the connection failed, 2 invalid arguments o
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from collections.abc import Sequence
 
 import anyio
 
 from .. import __version__
-from ..config import ENVIRONMENT_VARIABLES
+from ..config import ALLOW_INSECURE_HTTP_VARIABLE, API_KEY_ALIAS, ENVIRONMENT_VARIABLES
 from ..errors import AepJobsError, ConfigurationError, RequestValidationError
 
 __all__ = ["main"]
@@ -23,22 +25,45 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
+_EXIT_CODES = (
+    "Exit codes: 0 success, 1 the API or the connection failed, "
+    "2 invalid arguments or settings, 130 interrupted."
+)
+
+_BODY_EXAMPLE = """\
+A minimal body:
+  {"destination": {"datasetId": "5b7c86968f7b6501e21ba9df"},
+   "schema": {"name": "_xdm.context.profile"},
+   "filter": {"segments": [{"segmentId": "52c26d0d-45f2-47a2-ab30-ed06abc981ff",
+                            "status": ["realized"]}]}}
+"""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     parser = _build_parser()
     arguments = parser.parse_args(argv)
+    if arguments.verbose:
+        logging.basicConfig(
+            level=logging.DEBUG, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     try:
         return anyio.run(arguments.run, arguments)  # type: ignore[no-any-return]
-    except (ConfigurationError, RequestValidationError) as error:
+    except ConfigurationError as error:
+        _print_error("invalid settings: " + "; ".join(error.problems))
+        return EXIT_USAGE
+    except (RequestValidationError, UsageError) as error:
         _print_error(error)
         return EXIT_USAGE
     except AepJobsError as error:
         _print_error(error)
         return EXIT_FAILED
-    except UsageError as error:
-        _print_error(error)
-        return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader of the output went away (as `head` does): stop quietly. Standard output
+        # is pointed at /dev/null so that the interpreter's final flush fails no more.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         _print_error("interrupted")
         return EXIT_INTERRUPTED
@@ -49,8 +74,8 @@ class UsageError(Exception):
 
 
 def _print_error(error: BaseException | str) -> None:
-    # One line: multi-line messages (such as a settings report) are joined.
-    text = " ".join(str(error).split("\n"))
+    # One line: multi-line messages are joined.
+    text = " ".join(str(error).split())
     print(f"aep-jobs: error: {text}", file=sys.stderr)
 
 
@@ -63,19 +88,28 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Drive Adobe Experience Platform export jobs, or try it on the emulator.",
         epilog=(
             f"Without --emulator, commands read their settings from {env_names} "
-            "(AEP_CLIENT_ID is read when AEP_API_KEY is not set)."
+            f"({API_KEY_ALIAS} is read when AEP_API_KEY is not set; "
+            f"{ALLOW_INSECURE_HTTP_VARIABLE}=1 allows a plain http base URL). {_EXIT_CODES}"
         ),
     )
     parser.add_argument("--version", action="version", version=f"aep-jobs {__version__}")
+    parser.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="log each request and retry to standard error (tokens are never logged)",
+    )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     demo = commands.add_parser(
         "demo",
-        help="run the main job end to end on a local emulator",
+        help="list, create, cancel and wait for exports on a local emulator",
         description=(
-            "Start the emulator on 127.0.0.1, stream every seeded job, create exports for "
-            "many segments, cancel a few, wait for the rest, and print a summary."
+            "Start the emulator on 127.0.0.1, stream every seeded job with a live count, "
+            "create exports for many segments, cancel a few, wait for the rest to finish, "
+            "and print a summary."
         ),
+        epilog=_EXIT_CODES,
     )
     demo.add_argument(
         "--jobs", type=_positive_int, default=50_000, help="jobs to seed (default 50000)"
@@ -87,7 +121,10 @@ def _build_parser() -> argparse.ArgumentParser:
         help="exports to create, one per segment (default 200)",
     )
     demo.add_argument(
-        "--cancel", type=_non_negative_int, default=5, help="created exports to cancel (default 5)"
+        "--cancel",
+        type=_non_negative_int,
+        default=5,
+        help="created exports to cancel, at most --segments (default 5)",
     )
     demo.add_argument(
         "--page-size",
@@ -99,13 +136,20 @@ def _build_parser() -> argparse.ArgumentParser:
         "--concurrency",
         type=_positive_int,
         default=16,
-        help="requests in flight while creating (default 16)",
+        help="requests in flight while creating and waiting (default 16)",
     )
     demo.set_defaults(run=_demo.run_demo)
 
-    listing = commands.add_parser("list", help="list export jobs, newest first")
+    listing = commands.add_parser(
+        "list",
+        help="list export jobs, newest first",
+        description="List export jobs, newest first, page after page.",
+        epilog=_EXIT_CODES,
+    )
     listing.add_argument(
-        "--status", choices=("NEW", "SUCCEEDED", "FAILED"), help="only jobs with this status"
+        "--status",
+        choices=("NEW", "SUCCEEDED", "FAILED"),
+        help="only jobs with this status (the API filters on these three only)",
     )
     listing.add_argument(
         "--limit", type=_positive_int, help="stop after this many jobs (default: all)"
@@ -117,18 +161,29 @@ def _build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=("auto", "table", "jsonl"),
         default="auto",
-        help="a table, or one JSON object per line; auto picks a table on a terminal "
-        "(default auto)",
+        help="a table, or one JSON object per line; auto picks a table on a terminal when "
+        "rich is installed (default auto)",
     )
     _add_connection_options(listing)
     listing.set_defaults(run=_commands.run_list)
 
-    get = commands.add_parser("get", help="show one export job as JSON")
-    get.add_argument("job_id", metavar="ID", help="the export job id")
+    get = commands.add_parser(
+        "get",
+        help="show one export job as JSON",
+        description="Fetch one export job and print it as indented JSON.",
+        epilog=_EXIT_CODES,
+    )
+    get.add_argument("job_id", metavar="ID", help="the export job id, e.g. 722")
     _add_connection_options(get)
     get.set_defaults(run=_commands.run_get)
 
-    create = commands.add_parser("create", help="create an export job from a JSON body")
+    create = commands.add_parser(
+        "create",
+        help="create an export job from a JSON body",
+        description="Create an export job from a JSON request body and print the new job.",
+        epilog=_BODY_EXAMPLE + _EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     create.add_argument(
         "--file",
         required=True,
@@ -141,7 +196,14 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_connection_options(create)
     create.set_defaults(run=_commands.run_create)
 
-    cancel = commands.add_parser("cancel", help="cancel export jobs")
+    cancel = commands.add_parser(
+        "cancel",
+        help="cancel export jobs",
+        description=(
+            "Ask the server to cancel each export job; one failure does not stop the others."
+        ),
+        epilog=_EXIT_CODES,
+    )
     cancel.add_argument("job_ids", metavar="ID", nargs="+", help="export job ids")
     _add_connection_options(cancel)
     cancel.set_defaults(run=_commands.run_cancel)
@@ -152,7 +214,8 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--emulator",
         action="store_true",
-        help="run against an in-process emulator instead of the settings in the environment",
+        help="run against a new in-process emulator, which lasts for this command only, "
+        "instead of the settings in the environment",
     )
     parser.add_argument(
         "--emulator-jobs",

@@ -10,13 +10,14 @@ from contextlib import asynccontextmanager
 import anyio
 import msgspec
 
-from .._validation import parse_export_request
+from .._validation import check_job_id, parse_export_request
 from ..client import ExportJobsClient
 from ..config import DEFAULT_PAGE_SIZE
 from ..errors import AepJobsError
 from ..models import ExportJob
+from ..pagination import JobIterator
 from . import EXIT_FAILED, EXIT_OK, UsageError
-from ._output import job_row, job_table_columns, require_rich
+from ._output import has_rich, job_line, job_row, job_table_header, require_rich
 
 # Credentials the in-process emulator accepts; they never leave the process.
 EMULATOR_API_KEY = "emulator-api-key"
@@ -54,7 +55,7 @@ async def run_list(arguments: argparse.Namespace) -> int:
     """List jobs as a table on a terminal, or as JSON lines."""
     output = arguments.format
     if output == "auto":
-        output = "table" if sys.stdout.isatty() else "jsonl"
+        output = "table" if sys.stdout.isatty() and has_rich() else "jsonl"
 
     async with open_client(arguments, arguments.page_size) as client:
         jobs = client.iter_jobs(status=arguments.status, max_items=arguments.limit)
@@ -73,12 +74,17 @@ async def _write_json_lines(jobs: AsyncIterator[ExportJob]) -> None:
     out.flush()
 
 
-async def _print_table(jobs: AsyncIterator[ExportJob]) -> None:
+async def _print_table(jobs: JobIterator) -> None:
+    """Print the jobs as a table, one page of rows at a time, as the pages arrive."""
     rich = require_rich("a table")
-    table = rich.table.Table(*job_table_columns())
+    console = rich.console.Console()
+
+    def show(line: str, style: str | None = None) -> None:
+        console.print(line, style=style, markup=False, highlight=False, no_wrap=True, crop=True)
+
+    show(job_table_header(), style="bold")
     async for job in jobs:
-        table.add_row(*job_row(job))
-    rich.console.Console().print(table)
+        show(job_line(job_row(job)))
 
 
 async def run_get(arguments: argparse.Namespace) -> int:
@@ -110,9 +116,11 @@ async def run_create(arguments: argparse.Namespace) -> int:
 
 async def run_cancel(arguments: argparse.Namespace) -> int:
     """Cancel each job; one failure does not stop the others."""
+    # Every id is checked before anything is sent.
+    job_ids = [check_job_id(job_id) for job_id in arguments.job_ids]
     failures = 0
     async with open_client(arguments) as client:
-        for job_id in arguments.job_ids:
+        for job_id in job_ids:
             try:
                 result = await client.cancel(job_id)
             except AepJobsError as error:
@@ -120,5 +128,5 @@ async def run_cancel(arguments: argparse.Namespace) -> int:
                 print(f"aep-jobs: error: {error}", file=sys.stderr)
                 continue
             message = f": {result.message}" if result.message else ""
-            print(f"Cancelled export job {job_id}{message}")
+            print(f"Cancel requested for export job {job_id}{message}")
     return EXIT_FAILED if failures else EXIT_OK

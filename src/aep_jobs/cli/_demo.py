@@ -22,8 +22,6 @@ _FINISH_AFTER = 1.5
 _POLL_INTERVAL = 0.25
 # Seconds the demo waits for its exports before it gives up.
 _WAIT_LIMIT = 60.0
-# A job is settled when it will not change any more; cancelled jobs count too.
-_SETTLED = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 _DATASET_ID = "5b7c86968f7b6501e21ba9df"
 
 
@@ -53,6 +51,11 @@ async def run_demo(arguments: argparse.Namespace) -> int:
         ) as client:
             seen, listing_seconds = await _stream_jobs(client, rich, console, arguments.jobs)
             created_ids = await _create_exports(client, rich, console, arguments)
+            if arguments.cancel > len(created_ids):
+                console.print(
+                    f"--cancel {arguments.cancel} is more than the {len(created_ids)} exports "
+                    "created: cancelling all of them"
+                )
             cancelled = await _cancel_some(client, console, created_ids[: arguments.cancel])
             statuses = await _wait_for(client, rich, console, created_ids, arguments.concurrency)
 
@@ -137,7 +140,8 @@ async def _create_exports(
         async with anyio.create_task_group() as group:
             for request in requests:
                 group.start_soon(create, request)
-    console.print(f"Created {len(created):,} exports in {time.perf_counter() - started:.2f} s")
+    elapsed = time.perf_counter() - started
+    console.print(f"Created {_count(len(created), 'export')} in {elapsed:.2f} s")
     return created
 
 
@@ -145,7 +149,8 @@ async def _cancel_some(client: ExportJobsClient, console: Any, job_ids: list[int
     for job_id in job_ids:
         await client.cancel(job_id)
     if job_ids:
-        console.print(f"Cancelled {len(job_ids)} exports: {', '.join(map(str, job_ids))}")
+        ids = ", ".join(map(str, job_ids))
+        console.print(f"Requested the cancellation of {_count(len(job_ids), 'export')}: {ids}")
     return job_ids
 
 
@@ -166,7 +171,7 @@ async def _wait_for(
         while True:
             async with limiter:
                 job = await client.get(job_id)
-            if job.status in _SETTLED:
+            if job.is_finished:
                 statuses[job.status] += 1
                 progress.advance(task)
                 return
@@ -184,3 +189,7 @@ async def _wait_for(
             f"within {_WAIT_LIMIT:.0f} s[/red]"
         )
     return statuses
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")

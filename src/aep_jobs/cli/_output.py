@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 
 from ..models import ExportJob
@@ -22,9 +23,29 @@ def require_rich(purpose: str) -> ModuleType:
     return rich
 
 
-def job_table_columns() -> tuple[str, ...]:
-    """Return the column titles of a job table."""
-    return ("id", "status", "created (UTC)", "dataset", "segments")
+def has_rich() -> bool:
+    """Check whether rich can be imported."""
+    return importlib.util.find_spec("rich") is not None
+
+
+# Column titles and widths, fixed so that rows printed page by page line up. The last
+# column takes the rest of the line.
+_COLUMNS = (("id", 10), ("status", 10), ("created (UTC)", 19), ("dataset", 24), ("segments", 0))
+
+
+def job_line(cells: tuple[str, ...]) -> str:
+    """Return one line of a job table: cells padded or cut to their column's width."""
+    parts = []
+    for (_, width), cell in zip(_COLUMNS, cells, strict=True):
+        if width and len(cell) > width:
+            cell = cell[: width - 1] + "…"
+        parts.append(cell.ljust(width))
+    return "  ".join(parts).rstrip()
+
+
+def job_table_header() -> str:
+    """Return the header line of a job table."""
+    return job_line(tuple(title for title, _ in _COLUMNS))
 
 
 def job_row(job: ExportJob) -> tuple[str, ...]:
