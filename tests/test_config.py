@@ -533,9 +533,10 @@ def test_base_url_password_rejected_unshown() -> None:
         ({"timeout": "10"}, "timeout '10' is invalid; expected seconds > 0 or an httpx.Timeout"),
         ({"deadline": -1}, "deadline -1 is invalid; expected seconds > 0, or None for no limit"),
         ({"retry": 3}, "retry must be a RetryPolicy, not int"),
+        ({"max_connections": 0}, "max_connections 0 is invalid; expected a positive integer"),
         ({"retry_budget": 500}, "retry_budget must be a RetryBudget, not int"),
     ],
-    ids=["zero-timeout", "text-timeout", "negative-deadline", "retry", "budget"],
+    ids=["zero-timeout", "text-timeout", "negative-deadline", "retry", "connections", "budget"],
 )
 def test_bad_client_option_named(options: dict[str, Any], problem: str) -> None:
     with pytest.raises(ConfigurationError) as caught:

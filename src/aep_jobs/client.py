@@ -16,6 +16,8 @@ from ._http import Identity, Sender
 from .auth import TokenProvider
 from .config import (
     DEFAULT_DEADLINE,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_KEEPALIVE,
     DEFAULT_PAGE_SIZE,
     DEFAULT_TIMEOUT,
     PRODUCTION_BASE_URL,
@@ -61,6 +63,8 @@ class ExportJobsClient:
         a new :class:`RetryBudget` when ``None``, ``RetryBudget.unlimited()`` for no limit
     :param deadline: seconds that one call may take in all, retries and backoff included;
         ``None`` for no limit. Calls may set their own.
+    :param max_connections: the most connections open at once, and so the most requests in
+        flight; further requests wait for a free connection, up to the pool timeout
     :raises ConfigurationError: listing every missing or invalid setting
     """
 
@@ -79,6 +83,7 @@ class ExportJobsClient:
         retry: RetryPolicy | None = None,
         retry_budget: RetryBudget | None = None,
         deadline: float | None = DEFAULT_DEADLINE,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         settings = Settings(
             org_id=org_id,
@@ -101,6 +106,14 @@ class ExportJobsClient:
             problems.append(
                 f"deadline {deadline!r} is invalid; expected seconds > 0, or None for no limit"
             )
+        if (
+            not isinstance(max_connections, int)
+            or isinstance(max_connections, bool)
+            or max_connections < 1
+        ):
+            problems.append(
+                f"max_connections {max_connections!r} is invalid; expected a positive integer"
+            )
         if retry is not None and not isinstance(retry, RetryPolicy):
             problems.append(f"retry must be a RetryPolicy, not {type(retry).__name__}")
         if retry_budget is not None and not isinstance(retry_budget, RetryBudget):
@@ -112,9 +125,14 @@ class ExportJobsClient:
 
         self.settings = settings
         self.page_size = page_size
+        self.max_connections = max_connections
         self._http = httpx.AsyncClient(
             transport=transport,
             timeout=timeout,
+            limits=httpx.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=min(max_connections, DEFAULT_MAX_KEEPALIVE),
+            ),
             follow_redirects=False,
         )
         self._sender = Sender(
