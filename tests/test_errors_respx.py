@@ -610,7 +610,8 @@ async def test_read_timeout_is_timeout_error(
 
     assert caught.value.operation == "get export job 722"
     assert str(caught.value) == (
-        "get export job 722 failed: timed out (ReadTimeout); platform.adobe.io did not respond in time"
+        "get export job 722 failed: timed out (ReadTimeout); "
+        "platform.adobe.io did not respond in time"
     )
 
 

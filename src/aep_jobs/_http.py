@@ -313,6 +313,10 @@ class Sender:
             raise DecodeError(
                 operation, response.status_code, content, f"not valid JSON: {error}"
             ) from None
+        except RecursionError:
+            raise DecodeError(
+                operation, response.status_code, content, "the JSON is nested too deeply"
+            ) from None
         return Response(response.status_code, response.headers, data)
 
 
@@ -379,7 +383,7 @@ def _api_error(
     body: ErrorBody | None
     try:
         body = decoder_for(ErrorBody).decode(content) if content else None
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         body = None
 
     if body is not None and body.explanation:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -31,6 +32,7 @@ _JSON_PATH = re.compile(r" - at `\$((?:\.[A-Za-z_][\w]*|\[\d+\])*)`$")
 _DIGITS = re.compile(r"[0-9]+")
 
 _request_decoder = msgspec.json.Decoder(ExportJobRequest)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
 def parse_export_request(source: bytes | str | Mapping[str, Any]) -> ExportJobRequest:
@@ -39,6 +41,12 @@ def parse_export_request(source: bytes | str | Mapping[str, Any]) -> ExportJobRe
     :raises RequestValidationError: the JSON is invalid, a field is unknown, missing or of the
         wrong type, or a value is out of range
     """
+    if not isinstance(source, (bytes, bytearray, memoryview, str, Mapping)):
+        raise RequestValidationError(
+            "body", source, "expected JSON text, bytes or a mapping of the API's field names"
+        )
+    if isinstance(source, (bytes, bytearray, memoryview, str)) and not _strip(source):
+        raise RequestValidationError("body", "", "is empty; a JSON object was expected")
     try:
         if isinstance(source, Mapping):
             request = msgspec.convert(source, ExportJobRequest)
@@ -48,6 +56,12 @@ def parse_export_request(source: bytes | str | Mapping[str, Any]) -> ExportJobRe
         raise _from_msgspec_error(error, source) from None
     except msgspec.DecodeError as error:
         raise RequestValidationError("body", _short(source), f"not valid JSON ({error})") from None
+    except UnicodeError:
+        raise _not_unicode("body", source) from None
+    except RecursionError:
+        raise RequestValidationError(
+            "body", _short(source), "is nested too deeply to be a create request"
+        ) from None
     return check_export_request(request)
 
 
@@ -71,10 +85,18 @@ def check_export_request(request: ExportJobRequest) -> ExportJobRequest:
     try:
         builtins = msgspec.to_builtins(request)
         request = msgspec.convert(builtins, ExportJobRequest)
+        # Text that is not valid Unicode, such as a lone surrogate, cannot be sent as JSON.
+        msgspec.json.encode(request)
     except msgspec.ValidationError as error:
         raise _from_msgspec_error(error, builtins) from None
     except TypeError as error:
         raise RequestValidationError("request", request, f"cannot be encoded: {error}") from None
+    except UnicodeError:
+        raise _not_unicode("request", request) from None
+    except RecursionError:
+        raise RequestValidationError(
+            "request", request, "is nested too deeply to be a create request"
+        ) from None
 
     _check_text("destination.datasetId", request.destination.dataset_id)
     _check_text("schema.name", request.schema.name)
@@ -94,8 +116,9 @@ def check_export_request(request: ExportJobRequest) -> ExportJobRequest:
                 _check_segment_statuses(f"{prefix}.status", segment.status)
         window = export_filter.segment_qualification_time
         if window is not None:
-            start = _check_timestamp("filter.segmentQualificationTime.startTime", window.start_time)
-            end = _check_timestamp("filter.segmentQualificationTime.endTime", window.end_time)
+            name = "filter.segmentQualificationTime"
+            start = _check_timestamp(f"{name}.startTime", window.start_time)
+            end = _check_timestamp(f"{name}.endTime", window.end_time)
             if start is not None and end is not None and start > end:
                 raise RequestValidationError(
                     "filter.segmentQualificationTime",
@@ -124,6 +147,8 @@ def check_list_arguments(limit: object, offset: object, status: object) -> str |
         raise RequestValidationError(
             "offset", offset, "expected a non-empty cursor string such as '1538573416687_722'"
         )
+    if offset is not None and not _is_unicode(offset):
+        raise _not_unicode("offset", offset)
     if status is not None and status not in LIST_STATUS_FILTERS:
         raise RequestValidationError(
             "status", status, f"expected one of {', '.join(LIST_STATUS_FILTERS)}"
@@ -145,6 +170,29 @@ def check_job_id(job_id: object) -> str:
     raise RequestValidationError("job_id", job_id, "expected an export job id such as 722")
 
 
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeError:
+        return False
+    return True
+
+
+def _not_unicode(name: str, value: object) -> RequestValidationError:
+    return RequestValidationError(
+        name,
+        value,
+        "contains text that is not valid Unicode (a lone surrogate, as from decoding bytes "
+        "with errors='surrogateescape'); decode the input as UTF-8",
+    )
+
+
+def _strip(source: bytes | bytearray | memoryview | str) -> bytes | str:
+    if isinstance(source, str):
+        return source.strip()
+    return bytes(source).strip()
+
+
 def _check_text(name: str, value: str) -> None:
     if not value.strip():
         raise RequestValidationError(name, value, "must not be empty")
@@ -162,7 +210,8 @@ def _check_segment_statuses(name: str, statuses: list[str]) -> None:
             )
 
 
-def _check_timestamp(name: str, value: str | None) -> dt.datetime | None:
+def _check_timestamp(name: str, value: str | None) -> tuple[int, Decimal] | None:
+    """Check an RFC 3339 timestamp and return it as (whole UTC seconds, fraction) to compare."""
     if value is None:
         return None
     match = _RFC3339.fullmatch(value)
@@ -170,6 +219,7 @@ def _check_timestamp(name: str, value: str | None) -> dt.datetime | None:
     if match is None:
         raise RequestValidationError(name, value, problem)
     year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    fraction = Decimal("0" + (match.group(7) or ""))
     zone = match.group(8).upper()
     try:
         offset = dt.timedelta(0)
@@ -180,11 +230,15 @@ def _check_timestamp(name: str, value: str | None) -> dt.datetime | None:
                 raise ValueError(f"offset {zone} out of range")
             offset = sign * dt.timedelta(hours=hours, minutes=minutes)
         # RFC 3339 allows a leap second (:60), which datetime cannot hold.
-        return dt.datetime(
+        if second > 60:
+            raise ValueError(f"second {second} out of range")
+        moment = dt.datetime(
             year, month, day, hour, minute, min(second, 59), tzinfo=dt.timezone(offset)
         )
-    except ValueError:
+    except (ValueError, OverflowError):
         raise RequestValidationError(name, value, problem) from None
+    whole_seconds = (moment - _EPOCH) // dt.timedelta(seconds=1) + (second - min(second, 59))
+    return whole_seconds, fraction
 
 
 def _from_msgspec_error(error: msgspec.ValidationError, source: object) -> RequestValidationError:

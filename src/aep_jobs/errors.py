@@ -22,6 +22,7 @@ Every exception derives from :class:`AepJobsError`::
 
 from __future__ import annotations
 
+import reprlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -45,6 +46,13 @@ __all__ = [
     "TransportError",
     "TransportTimeoutError",
 ]
+
+
+# Shows rejected values in messages, shortened and with nesting cut, however large they are.
+_VALUE_REPR = reprlib.Repr()
+_VALUE_REPR.maxlevel = 3
+_VALUE_REPR.maxstring = 80
+_VALUE_REPR.maxother = 80
 
 
 class AepJobsError(Exception):
@@ -100,7 +108,7 @@ class RequestValidationError(AepJobsError, ValueError):
         self.field = field
         self.value = value
         self.problem = problem
-        super().__init__(f"Invalid {field} {value!r}: {problem}")
+        super().__init__(f"Invalid {field} {_VALUE_REPR.repr(value)}: {problem}")
 
     @classmethod
     def missing(cls, field: str) -> RequestValidationError:
@@ -158,8 +166,9 @@ class TransportTimeoutError(TransportError):
 class OutcomeUnknownError(AepJobsError):
     """A create failed in a way that leaves unknown whether the server created the job.
 
-    This follows a timeout or a broken connection after the request was sent, or HTTP 500,
-    502 or 504, or a success response whose body could not be read. The API has no
+    This follows a timeout or a broken connection after the request was sent, or HTTP 408,
+    500, 502 or 504. (A success response whose body cannot be read raises
+    :class:`DecodeError`: the job was created, but its id is unknown.) The API has no
     idempotency key, so the client does not retry such a create unless the retry policy has
     ``retry_creates=True``. To reconcile, list the jobs created since ``started_at`` and look
     for the request's dataset and segments before creating the job again.

@@ -353,12 +353,12 @@ class ExportJob(_Response):
 
     @property
     def created_at(self) -> dt.datetime | None:
-        """``creation_time`` as an aware UTC datetime."""
+        """``creation_time`` as an aware UTC datetime; ``None`` when absent or out of range."""
         return _from_epoch_ms(self.creation_time)
 
     @property
     def updated_at(self) -> dt.datetime | None:
-        """``update_time`` as an aware UTC datetime."""
+        """``update_time`` as an aware UTC datetime; ``None`` when absent or out of range."""
         return _from_epoch_ms(self.update_time)
 
 
@@ -437,7 +437,10 @@ class ErrorBody(_Response):
     @property
     def explanation(self) -> str | None:
         """The most specific human-readable message in the body."""
-        return self.detail or self.message or self.title
+        for text in (self.detail, self.message, self.title):
+            if text and text.strip():
+                return text.strip()
+        return None
 
 
 _FINISHED = frozenset(
@@ -456,7 +459,11 @@ def _as_tuple(value: tuple[_T, ...] | _T | None) -> tuple[_T, ...]:
 def _from_epoch_ms(value: int | None) -> dt.datetime | None:
     if value is None:
         return None
-    return dt.datetime.fromtimestamp(value / 1000, tz=dt.timezone.utc)
+    try:
+        return dt.datetime.fromtimestamp(value / 1000, tz=dt.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        # Outside the years 1 to 9999 that datetime can hold, or the platform's time range.
+        return None
 
 
 _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}

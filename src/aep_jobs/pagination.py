@@ -98,15 +98,17 @@ class PageIterator:
         """Resolve a next link against the service root and check that it is safe to follow."""
         try:
             target = httpx.URL(link)
-        except httpx.InvalidURL as error:
+            host = target.host
+        except (httpx.InvalidURL, ValueError, IndexError) as error:
+            # A malformed internationalised host name fails in idna with a ValueError.
             raise PaginationError(
                 f"The next link {link!r} is not a valid URL ({error})", cursor=self.cursor
             ) from None
 
         base = self._base_url
-        if target.host:
+        if host:
             scheme = target.scheme or base.scheme
-            if (scheme, target.host, target.port) != (base.scheme, base.host, base.port):
+            if (scheme, host, target.port) != (base.scheme, base.host, base.port):
                 raise PaginationError(
                     f"The next link {link!r} leads to another origin than "
                     f"{base.scheme}://{base.netloc.decode()}; it was not followed, so that the "
@@ -204,6 +206,6 @@ class JobIterator:
 def _offset_in(link: str) -> str | None:
     try:
         offset: str | None = httpx.URL(link).params.get("offset")
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, ValueError, IndexError):
         return None
     return offset
