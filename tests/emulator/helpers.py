@@ -1,10 +1,14 @@
-"""Shared values for the emulator tests: request headers, a create body, a fake clock."""
+"""Shared values for the emulator tests: request headers, a create body, a fake clock, targets."""
 
 from __future__ import annotations
 
 import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import httpx
 
 from aep_jobs.emulator import DEFAULT_ORG_ID, IN_PROCESS_BASE_URL, Emulator
@@ -82,3 +86,28 @@ def api_client(emulator: Emulator, headers: dict[str, str] | None = None) -> htt
         base_url=IN_PROCESS_BASE_URL,
         headers=HEADERS if headers is None else headers,
     )
+
+
+@dataclass(frozen=True)
+class Target:
+    """An emulator reached in-process or over a loopback socket, with the same test code."""
+
+    emulator: Emulator
+    base_url: str
+    over_socket: bool
+
+    def client(self, **settings: Any) -> httpx.AsyncClient:
+        """Return a client with valid headers; ``settings`` go to ``httpx.AsyncClient``."""
+        transport = None if self.over_socket else self.emulator.transport()
+        return httpx.AsyncClient(
+            transport=transport, base_url=self.base_url, headers=HEADERS, **settings
+        )
+
+
+async def wait_until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Wait until ``condition()`` is true, for state that the server thread changes."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"The condition was still false after {within} s")
+        await anyio.sleep(0.01)

@@ -1,4 +1,4 @@
-"""The emulator served by uvicorn on a loopback socket."""
+"""The emulator served over HTTP on a loopback socket."""
 
 from __future__ import annotations
 
@@ -152,9 +152,9 @@ def test_server_port_in_use_raises(server: EmulatorServer) -> None:
     assert not second.running
 
 
-def test_server_without_uvicorn_names_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_server_without_httptools_names_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     # A None entry in sys.modules makes the import raise ImportError.
-    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    monkeypatch.setitem(sys.modules, "httptools", None)
     server = EmulatorServer(Emulator())
 
     with pytest.raises(ImportError, match=re.escape("pip install 'aep-jobs[emulator]'")):
@@ -176,5 +176,6 @@ def test_server_startup_failure_raises(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(RuntimeError, match="stopped during startup") as raised:
         server.start()
-    assert isinstance(raised.value.__cause__, SystemExit)
+    assert isinstance(raised.value.__cause__, RuntimeError)
+    assert str(raised.value.__cause__) == "The ASGI app failed to start: broken on purpose"
     assert not server.running

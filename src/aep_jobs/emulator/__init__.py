@@ -1,10 +1,13 @@
 """An in-memory emulator of Adobe's export jobs API, in-process or on a loopback server.
 
 It speaks the wire format on its own and never imports the client side of ``aep_jobs``.
+It can add latency, enforce a rate limit and inject faults (see ``Fault`` and ``FaultRule``).
 """
 
 from ._config import DEFAULT_ORG_ID, CancelStyle, EmulatorConfig
 from ._emulator import IN_PROCESS_BASE_URL, Emulator
+from ._faults import Fault, FaultKind, FaultRule, LostResponse
+from ._rate_limit import RateLimit
 from ._server import EmulatorServer, serve
 from ._stats import EmulatorStats, RequestRecord
 
@@ -16,6 +19,11 @@ __all__ = [
     "EmulatorConfig",
     "EmulatorServer",
     "EmulatorStats",
+    "Fault",
+    "FaultKind",
+    "FaultRule",
+    "LostResponse",
+    "RateLimit",
     "RequestRecord",
     "serve",
 ]

@@ -1,12 +1,15 @@
-"""Settings of the emulator: credentials it accepts, job lifecycle timing, page size cap."""
+"""Settings of the emulator: credentials, job lifecycle timing, page size, latency, rate limit."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Literal
+
+from ._rate_limit import RateLimit
 
 __all__ = ["DEFAULT_ORG_ID", "CancelStyle", "EmulatorConfig"]
 
@@ -44,6 +47,11 @@ class EmulatorConfig:
     :param clock: function returning the current time in seconds since the epoch. Tests
         can pass a fake clock to move jobs through their lifecycle without sleeping.
     :param request_log_size: number of recent requests kept in ``Emulator.request_log``.
+    :param latency: seconds added to every request before it is processed, waited with
+        ``anyio.sleep`` on the event loop's own clock, not on ``clock``.
+    :param rate_limit: a token bucket per organisation (``x-gw-ims-org-id``), or None for
+        no limit. Requests over it get 429 with ``Retry-After``. Its refill follows
+        ``clock``, so a fake clock makes it deterministic.
     """
 
     org_id: str = DEFAULT_ORG_ID
@@ -59,6 +67,8 @@ class EmulatorConfig:
     seed: int = 0
     clock: Callable[[], float] = field(default=time.time)
     request_log_size: int = 1000
+    latency: float = 0.0
+    rate_limit: RateLimit | None = None
 
     def __post_init__(self) -> None:
         if not self.org_id:
@@ -84,6 +94,12 @@ class EmulatorConfig:
             raise ValueError(f"max_page_size must be None or >= 1, got {self.max_page_size}")
         if self.request_log_size < 0:
             raise ValueError(f"request_log_size must be >= 0, got {self.request_log_size}")
+        if not (math.isfinite(self.latency) and self.latency >= 0):
+            raise ValueError(f"latency must be a finite number of seconds >= 0, got {self.latency}")
+        if self.rate_limit is not None and not isinstance(self.rate_limit, RateLimit):
+            raise TypeError(
+                f"rate_limit must be a RateLimit or None, got {type(self.rate_limit).__name__}"
+            )
 
 
 def _check_share(name: str, value: float) -> None:

@@ -1,4 +1,4 @@
-"""The emulator of the export jobs API: a job store and the ASGI app that serves it."""
+"""The emulator of the export jobs API: a job store, fault rules, and the app serving them."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import httpx
 
 from ._app import API_ROOT, EmulatorApp
 from ._config import EmulatorConfig
+from ._faults import FaultInjector, FaultRule, LostResponse
 from ._stats import EmulatorStats, RequestRecord
 from ._store import JobStore
+from ._transport import EmulatorTransport
 
 __all__ = ["IN_PROCESS_BASE_URL", "Emulator"]
 
@@ -28,13 +30,18 @@ class Emulator:
             transport=emulator.transport(), base_url=IN_PROCESS_BASE_URL
         ) as client:
             response = await client.get("/export/jobs", params={"limit": 100}, headers=...)
+
+    Faults are injected with rules, in-process and over a socket alike::
+
+        rule = emulator.inject(FaultRule(Fault.status(503), method="GET", requests={2}))
     """
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self._config = config if config is not None else EmulatorConfig()
         self._store = JobStore(self._config)
         self._stats = EmulatorStats(self._config.request_log_size)
-        self._app = EmulatorApp(self._config, self._store, self._stats)
+        self._faults = FaultInjector(self._config.seed)
+        self._app = EmulatorApp(self._config, self._store, self._stats, self._faults)
 
     def __repr__(self) -> str:
         return f"Emulator(org_id={self._config.org_id!r}, jobs={len(self._store.job_ids())})"
@@ -45,7 +52,11 @@ class Emulator:
 
     @property
     def app(self) -> EmulatorApp:
-        """The ASGI 3 application, to mount in any ASGI server or test client."""
+        """The ASGI 3 application, to mount in any ASGI server or test client.
+
+        Faults that drop the connection need ``transport()`` or ``serve()``, because other
+        servers respond to them with 500.
+        """
         return self._app
 
     @property
@@ -59,8 +70,25 @@ class Emulator:
 
     @property
     def created_count(self) -> int:
-        """Number of jobs created through ``POST /export/jobs``, not counting seeded jobs."""
+        """Number of jobs created through ``POST /export/jobs``, not counting seeded jobs.
+
+        Jobs whose create response was lost to a fault are counted too.
+        """
         return self._store.created_count
+
+    @property
+    def faults(self) -> list[FaultRule]:
+        """The injected fault rules, in the order they are checked."""
+        return self._faults.rules
+
+    @property
+    def lost_responses(self) -> list[LostResponse]:
+        """Requests that were processed but whose response the client never read whole.
+
+        A ``reset`` after processing, a ``reset_mid_body``, a ``truncated`` body, and a
+        ``stall`` after processing that the client gave up on add one each, oldest first.
+        """
+        return self._faults.lost_responses
 
     def seed(self, count: int) -> None:
         """Add ``count`` realistic jobs, created at spread-out times before now.
@@ -71,12 +99,28 @@ class Emulator:
         """
         self._store.seed(count)
 
-    def transport(self) -> httpx.ASGITransport:
+    def inject(self, rule: FaultRule) -> FaultRule:
+        """Add a fault rule after the ones already injected, and return it.
+
+        A rule's random draws depend on ``config.seed`` and on the number of rules
+        injected before it, so the same calls give the same faults.
+
+        :raises ValueError: when the rule was already injected.
+        """
+        return self._faults.inject(rule)
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule. Their counters and the lost responses stay."""
+        self._faults.clear()
+
+    def transport(self) -> httpx.AsyncBaseTransport:
         """Return an httpx transport that sends requests straight to the app, in-process.
 
-        Pair it with ``IN_PROCESS_BASE_URL`` as the client's base URL.
+        Pair it with ``IN_PROCESS_BASE_URL`` as the client's base URL. Dropped connections
+        raise the httpx exceptions of a real socket, and the request's read timeout
+        applies to the wait for the response.
         """
-        return httpx.ASGITransport(app=self._app)
+        return EmulatorTransport(self._app)
 
     def job_ids(self, status: str | None = None) -> list[int]:
         """Return the ids of all jobs, or of those with ``status`` now, newest first."""

@@ -45,12 +45,21 @@ class Response:
     status: int
     body: bytes = b""
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    content_type: bytes = b"application/json"
+    """Sent only with a non-empty body."""
+    created_job_id: int | None = None
+    """The job that the request created, for the record of a lost response."""
 
-    async def send(self, send: ASGISend, request_id: str) -> None:
+    def head(self, request_id: str) -> list[tuple[bytes, bytes]]:
+        """Return the response headers, with the request id, Content-Type and Content-Length."""
         headers = [*self.headers, (b"x-request-id", request_id.encode("latin-1"))]
         if self.body:
-            headers.append((b"content-type", b"application/json"))
+            headers.append((b"content-type", self.content_type))
         headers.append((b"content-length", str(len(self.body)).encode("ascii")))
+        return headers
+
+    async def send(self, send: ASGISend, request_id: str) -> None:
+        headers = self.head(request_id)
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
 

@@ -1,18 +1,20 @@
-"""A real HTTP server for the emulator: uvicorn in a background thread, on loopback only.
+"""A real HTTP server for the emulator on loopback: its own HTTP/1.1 server in a thread.
 
-uvicorn is an optional dependency (``pip install 'aep-jobs[emulator]'``), imported only when
-a server starts.
+The server (``_http_server``) runs on uvloop when it is installed, else on asyncio, and
+parses with httptools, an optional dependency (``pip install 'aep-jobs[emulator]'``)
+imported only when a server starts. It owns each connection, so faults can close one
+without a response, which uvicorn does not allow.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import asyncio
+import contextlib
 import logging
 import os
 import socket
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -21,7 +23,7 @@ from ._app import API_ROOT
 from ._emulator import Emulator
 
 if TYPE_CHECKING:
-    import uvicorn
+    from ._http_server import ServerState
 
 __all__ = ["EmulatorServer", "serve"]
 
@@ -34,8 +36,8 @@ _LOOPBACK_HOSTS = {
     "::1": (socket.AF_INET6, "::1"),
 }
 _MISSING_EXTRA = (
-    "Serving the emulator over HTTP needs uvicorn and httptools. "
-    "Install them with: pip install 'aep-jobs[emulator]'"
+    "Serving the emulator over HTTP needs httptools. "
+    "Install it with: pip install 'aep-jobs[emulator]'"
 )
 
 
@@ -49,7 +51,7 @@ class EmulatorServer:
         raise ValueError: the emulator accepts any token, so it must not be reachable from
         other machines.
     :param port: TCP port, 0 for a free port chosen by the OS.
-    :param startup_timeout: seconds to wait for uvicorn to start before giving up.
+    :param startup_timeout: seconds to wait for the server to start before giving up.
     :param shutdown_timeout: seconds that open requests get to finish when the server stops.
     """
 
@@ -77,9 +79,15 @@ class EmulatorServer:
         self._startup_timeout = startup_timeout
         self._shutdown_timeout = shutdown_timeout
         self._port: int | None = None
-        self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        # Set by the server thread: its loop, its stop event, its connections.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._state: ServerState | None = None
+        self._ready = threading.Event()
+        self._serving = False
+        self._stop_requested = threading.Event()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -112,64 +120,67 @@ class EmulatorServer:
         return f"{self.root_url}{API_ROOT}"
 
     def start(self) -> None:
-        """Bind the socket, start uvicorn in a daemon thread and wait until it serves.
+        """Bind the socket, start the server in a daemon thread and wait until it serves.
 
-        :raises ImportError: when uvicorn or httptools is not installed.
+        :raises ImportError: when httptools is not installed.
         :raises OSError: when the socket cannot be bound, for example a port in use.
-        :raises TimeoutError: when uvicorn does not start within ``startup_timeout``.
-        :raises RuntimeError: when the server is already running, or uvicorn fails to start.
+        :raises TimeoutError: when the server does not start within ``startup_timeout``.
+        :raises RuntimeError: when the server is already running, or fails to start.
         """
         if self._thread is not None:
             raise RuntimeError("The emulator server is already started")
         try:
-            import uvicorn
+            import httptools  # noqa: F401
         except ImportError as exc:
             raise ImportError(_MISSING_EXTRA) from exc
-        # uvicorn imports httptools only later, in the server thread.
-        if importlib.util.find_spec("httptools") is None:
-            raise ImportError(_MISSING_EXTRA)
 
         sock = self._bind()
         self._port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._emulator.app,
-            http="httptools",
-            loop="uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio",
-            lifespan="on",
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=max(1, round(self._shutdown_timeout)),
-        )
-        server = uvicorn.Server(config)
-        self._server = server
         self._error = None
+        self._serving = False
+        self._ready.clear()
+        self._stop_requested.clear()
         self._thread = threading.Thread(
             target=self._run,
-            args=(server, sock),
+            args=(sock,),
             name=f"aep-jobs-emulator-{self._port}",
             daemon=True,
         )
         self._thread.start()
-        self._wait_until_started(server)
+
+        if not self._ready.wait(self._startup_timeout):
+            self.stop()
+            raise TimeoutError(
+                f"The emulator server on port {self._port} did not start within "
+                f"{self._startup_timeout} s"
+            )
+        if not self._serving:
+            self._thread.join(self._shutdown_timeout)
+            self._thread = None
+            raise RuntimeError(
+                f"The emulator server on port {self._port} stopped during startup"
+            ) from self._error
         logger.info("Emulator serving on %s", self.base_url)
 
     def stop(self) -> None:
-        """Stop the server and wait for its thread. Calling it again does nothing."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
+        """Stop the server and wait for its thread. Calling it again does nothing.
+
+        Requests in progress get ``shutdown_timeout`` seconds to finish, then their
+        connections are closed.
+        """
+        thread = self._thread
+        if thread is None:
             return
-        server.should_exit = True
+        self._stop_requested.set()
+        self._call_in_loop(self._set_stop_event)
         thread.join(self._shutdown_timeout + 2)
         if thread.is_alive():
-            # uvicorn's force_exit stops waiting for open connections.
-            server.force_exit = True
+            self._call_in_loop(self._abort_connections)
             thread.join(2)
         if thread.is_alive():
             logger.warning("The emulator server thread on port %s did not stop", self._port)
         else:
             logger.info("Emulator on port %s stopped", self._port)
-        self._server = None
         self._thread = None
 
     def __enter__(self) -> EmulatorServer:
@@ -197,38 +208,76 @@ class EmulatorServer:
             raise
         return sock
 
-    def _run(self, server: uvicorn.Server, sock: socket.socket) -> None:
+    def _run(self, sock: socket.socket) -> None:
+        loop = _new_event_loop()
         try:
-            server.run(sockets=[sock])
-        # uvicorn ends a failed startup with sys.exit(). start() raises that as the cause of
-        # its RuntimeError, and a failure after startup has no caller left, so it is logged.
+            loop.run_until_complete(self._serve(sock))
+        # A failure during startup is raised by start(), as the cause of its error. A
+        # failure after startup has no caller left, so it is logged.
         except BaseException as exc:
             self._error = exc
-            if server.started:
+            if self._serving:
                 logger.error(
                     "The emulator server on port %s stopped with an error",
                     self._port,
                     exc_info=exc,
                 )
         finally:
+            self._ready.set()
             sock.close()
+            self._loop = None
+            loop.close()
 
-    def _wait_until_started(self, server: uvicorn.Server) -> None:
-        assert self._thread is not None
-        deadline = time.monotonic() + self._startup_timeout
-        while not server.started:
-            if not self._thread.is_alive():
-                self._server = self._thread = None
-                raise RuntimeError(
-                    f"The emulator server on port {self._port} stopped during startup"
-                ) from self._error
-            if time.monotonic() > deadline:
-                self.stop()
-                raise TimeoutError(
-                    f"The emulator server on port {self._port} did not start within "
-                    f"{self._startup_timeout} s"
-                )
-            time.sleep(0.005)
+    async def _serve(self, sock: socket.socket) -> None:
+        # Imported here because it imports httptools, an optional dependency.
+        from ._http_server import HttpConnection, Lifespan, ServerState
+
+        app = self._emulator.app
+        self._stop_event = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        # stop() may have run before the loop was visible to it.
+        if self._stop_requested.is_set():
+            self._stop_event.set()
+
+        lifespan = Lifespan(app)
+        await lifespan.startup()
+        state = ServerState(app)
+        self._state = state
+        server = await self._loop.create_server(lambda: HttpConnection(state), sock=sock)
+        self._serving = True
+        self._ready.set()
+        try:
+            await self._stop_event.wait()
+        finally:
+            server.close()
+            await state.shutdown(self._shutdown_timeout)
+            await lifespan.shutdown(self._shutdown_timeout)
+
+    def _call_in_loop(self, callback: Callable[[], None]) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        # The loop may close between the check and the call, when the thread ends.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(callback)
+
+    def _set_stop_event(self) -> None:
+        if self._stop_event is not None:
+            self._stop_event.set()
+
+    def _abort_connections(self) -> None:
+        if self._state is not None:
+            for connection in list(self._state.connections):
+                connection.abort()
+
+
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    """Return a uvloop loop when uvloop is installed, else an asyncio loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Request counters of the emulator: requests per route, requests in flight, recent requests."""
+"""Request counters of the emulator: per route, in flight, recent requests, faults, 429s."""
 
 from __future__ import annotations
 
@@ -19,9 +19,13 @@ class RequestRecord:
     route: str
     """Route template such as ``/export/jobs/{id}``, or ``""`` when no route matched."""
     status: int
+    """Status sent, or 499 when the client left first and 444 when a fault dropped the
+    connection, as nginx logs them."""
     request_id: str
     duration: float
     """Time from receiving the request to sending the response, in seconds."""
+    fault: str | None = None
+    """Kind of the fault injected into the request, if any."""
 
 
 class EmulatorStats:
@@ -33,6 +37,8 @@ class EmulatorStats:
         self._log: deque[RequestRecord] = deque(maxlen=log_size)
         self._in_flight = 0
         self._peak_in_flight = 0
+        self._faults: Counter[str] = Counter()
+        self._rate_limited = 0
 
     @property
     def requests(self) -> dict[tuple[str, str], int]:
@@ -60,6 +66,17 @@ class EmulatorStats:
         with self._lock:
             return list(self._log)
 
+    @property
+    def faults(self) -> dict[str, int]:
+        """Number of injected faults per fault kind, such as ``{"status": 2, "reset": 1}``."""
+        with self._lock:
+            return dict(self._faults)
+
+    @property
+    def rate_limited(self) -> int:
+        """Number of requests rejected with 429 by the configured rate limit."""
+        return self._rate_limited
+
     def count(self, method: str, route: str) -> int:
         with self._lock:
             return self._requests[(method, route)]
@@ -70,6 +87,8 @@ class EmulatorStats:
             self._requests.clear()
             self._log.clear()
             self._peak_in_flight = self._in_flight
+            self._faults.clear()
+            self._rate_limited = 0
 
     def request_started(self, method: str, route: str) -> None:
         with self._lock:
@@ -81,3 +100,11 @@ class EmulatorStats:
         with self._lock:
             self._in_flight -= 1
             self._log.append(record)
+
+    def fault_injected(self, kind: str) -> None:
+        with self._lock:
+            self._faults[kind] += 1
+
+    def request_rate_limited(self) -> None:
+        with self._lock:
+            self._rate_limited += 1
