@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from aep_jobs import ENVIRONMENT_VARIABLES
 from aep_jobs.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 
 VALID_BODY = {
@@ -113,15 +114,17 @@ def test_cancel_reports_each_job(capsys: pytest.CaptureFixture[str]) -> None:
 def test_missing_settings_listed_at_once(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name in ("AEP_ORG_ID", "AEP_API_KEY", "AEP_CLIENT_ID", "AEP_SANDBOX", "AEP_ACCESS_TOKEN"):
+    for name in ENVIRONMENT_VARIABLES.values():
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("AEP_API_KEY", raising=False)
 
     code = main(["list"])
 
     err = capsys.readouterr().err
     assert code == EXIT_USAGE
-    for name in ("AEP_ORG_ID", "AEP_API_KEY", "AEP_SANDBOX", "AEP_ACCESS_TOKEN"):
+    for name in ("AEP_ORG_ID", "AEP_CLIENT_ID", "AEP_SANDBOX"):
         assert f"{name} is not set" in err
+    assert "no credentials: set AEP_ACCESS_TOKEN to an access token" in err
 
 
 def test_demo_small_run(capsys: pytest.CaptureFixture[str]) -> None:
@@ -188,8 +191,9 @@ def test_cancel_checks_every_id_first(capsys: pytest.CaptureFixture[str]) -> Non
 def test_settings_error_is_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name in ("AEP_API_KEY", "AEP_CLIENT_ID", "AEP_ACCESS_TOKEN", "AEP_BASE_URL"):
+    for name in ENVIRONMENT_VARIABLES.values():
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("AEP_API_KEY", raising=False)
     monkeypatch.setenv("AEP_ORG_ID", "foo")
     monkeypatch.setenv("AEP_SANDBOX", "prod")
 
@@ -199,8 +203,10 @@ def test_settings_error_is_one_line(
     assert code == EXIT_USAGE
     assert err.count("\n") == 1
     assert err.startswith(
-        "aep-jobs: error: invalid settings: AEP_API_KEY is not set (or AEP_CLIENT_ID); "
-        "AEP_ACCESS_TOKEN is not set; AEP_ORG_ID 'foo' does not end with '@AdobeOrg'"
+        "aep-jobs: error: invalid settings: AEP_CLIENT_ID is not set (nor AEP_API_KEY); "
+        "no credentials: set AEP_ACCESS_TOKEN to an access token, or AEP_CLIENT_SECRET "
+        "(with AEP_CLIENT_ID and AEP_SCOPES) for OAuth server-to-server; "
+        "AEP_ORG_ID 'foo' does not end with '@AdobeOrg'"
     )
 
 
@@ -231,3 +237,14 @@ def test_create_help_shows_body() -> None:
     assert result.returncode == 0
     assert '"destination": {"datasetId":' in result.stdout
     assert "Exit codes: 0 success" in result.stdout
+
+
+def test_config_file_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "aepp.json"
+    config.write_text(json.dumps({"org_id": "not-an-org", "environment": "prod"}))
+
+    code = main(["get", "--config", str(config), "1"])
+
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE
+    assert f"the aepp configuration file {str(config)!r} has no client_id (or api_key)" in err

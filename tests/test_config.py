@@ -93,12 +93,12 @@ def test_from_env_reads_client_id_alias() -> None:
     assert settings.api_key == "client-id-from-console"
 
 
-def test_from_env_prefers_api_key_over_alias() -> None:
+def test_from_env_prefers_client_id_over_alias() -> None:
     environment = {**FULL_ENVIRONMENT, "AEP_CLIENT_ID": "client-id-from-console"}
 
     settings = Settings.from_env(environment)
 
-    assert settings.api_key == SECRET_API_KEY
+    assert settings.api_key == "client-id-from-console"
 
 
 def test_from_env_lists_every_missing_variable() -> None:
@@ -107,9 +107,10 @@ def test_from_env_lists_every_missing_variable() -> None:
 
     assert caught.value.problems == [
         "AEP_ORG_ID is not set",
-        "AEP_API_KEY is not set (or AEP_CLIENT_ID)",
+        "AEP_CLIENT_ID is not set (nor AEP_API_KEY)",
         "AEP_SANDBOX is not set",
-        "AEP_ACCESS_TOKEN is not set",
+        "no credentials: set AEP_ACCESS_TOKEN to an access token, or AEP_CLIENT_SECRET "
+        "(with AEP_CLIENT_ID and AEP_SCOPES) for OAuth server-to-server",
     ]
 
 
@@ -118,7 +119,9 @@ def test_from_env_missing_message_lists_all() -> None:
         Settings.from_env({"AEP_ORG_ID": ORG_ID, "AEP_API_KEY": SECRET_API_KEY})
 
     assert str(caught.value) == (
-        "Invalid aep_jobs settings:\n- AEP_SANDBOX is not set\n- AEP_ACCESS_TOKEN is not set"
+        "Invalid aep_jobs settings:\n- AEP_SANDBOX is not set\n- no credentials: set "
+        "AEP_ACCESS_TOKEN to an access token, or AEP_CLIENT_SECRET (with AEP_API_KEY and "
+        "AEP_SCOPES) for OAuth server-to-server"
     )
 
 
@@ -142,7 +145,7 @@ def test_from_env_lists_every_invalid_value() -> None:
 
     assert caught.value.problems == [
         "AEP_BASE_URL 'http://platform.adobe.io/data/core/ups' uses plain http on a host that is "
-        "not loopback, so the access token would travel unencrypted; use https, or set "
+        "not loopback, so credentials would travel unencrypted; use https, or set "
         "AEP_ALLOW_INSECURE_HTTP=1 if that is intended",
         "AEP_ORG_ID '1BD6382559DF0C130A49422D' does not end with '@AdobeOrg'; "
         "copy the organization ID from the Developer Console",
@@ -236,12 +239,12 @@ def test_empty_api_key_rejected() -> None:
         (
             "https://platform.adobe.io/data/core/ups?limit=2",
             "base_url 'https://platform.adobe.io/data/core/ups?limit=2' has a query or "
-            "fragment; give only the service root",
+            "fragment; remove it",
         ),
         (
             "https://platform.adobe.io/data/core/ups#jobs",
             "base_url 'https://platform.adobe.io/data/core/ups#jobs' has a query or "
-            "fragment; give only the service root",
+            "fragment; remove it",
         ),
         (
             "http://[::1",
@@ -257,7 +260,7 @@ def test_invalid_base_url_rejected(base_url: str, problem: str) -> None:
 def test_plain_http_elsewhere_rejected() -> None:
     assert problems_of(settings_with(base_url="http://platform.adobe.io/data/core/ups")) == [
         "base_url 'http://platform.adobe.io/data/core/ups' uses plain http on a host that is "
-        "not loopback, so the access token would travel unencrypted; use https, or set "
+        "not loopback, so credentials would travel unencrypted; use https, or set "
         "allow_insecure_http=True if that is intended"
     ]
 
@@ -301,7 +304,7 @@ def test_token_provider_accepted() -> None:
 
 def test_token_of_other_type_rejected() -> None:
     assert problems_of(settings_with(token=12345)) == [
-        "token must be a string or a TokenProvider, not int"
+        "token must be a string, a TokenProvider or a function, not int"
     ]
 
 
@@ -552,8 +555,9 @@ def test_from_env_lists_missing_and_invalid() -> None:
         Settings.from_env({"AEP_ORG_ID": "foo", "AEP_SANDBOX": "Prod"})
 
     assert caught.value.problems == [
-        "AEP_API_KEY is not set (or AEP_CLIENT_ID)",
-        "AEP_ACCESS_TOKEN is not set",
+        "AEP_CLIENT_ID is not set (nor AEP_API_KEY)",
+        "no credentials: set AEP_ACCESS_TOKEN to an access token, or AEP_CLIENT_SECRET "
+        "(with AEP_CLIENT_ID and AEP_SCOPES) for OAuth server-to-server",
         "AEP_ORG_ID 'foo' does not end with '@AdobeOrg'; "
         "copy the organization ID from the Developer Console",
         "AEP_SANDBOX 'Prod' is not a sandbox name; sandbox names are lower case letters, "

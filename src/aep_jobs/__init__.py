@@ -7,7 +7,16 @@ are private.
 import logging
 
 from ._validation import parse_export_request
-from .auth import StaticToken, TokenProvider
+from .auth import (
+    DEFAULT_IMS_URL,
+    DEFAULT_SCOPES,
+    OAuthServerToServer,
+    RenewableTokenProvider,
+    StaticToken,
+    TokenCallback,
+    TokenError,
+    TokenProvider,
+)
 from .client import ExportJobsClient
 from .config import (
     DEFAULT_DEADLINE,
@@ -77,7 +86,9 @@ logging.getLogger("aep_jobs").addHandler(logging.NullHandler())
 
 __all__ = [
     "DEFAULT_DEADLINE",
+    "DEFAULT_IMS_URL",
     "DEFAULT_PAGE_SIZE",
+    "DEFAULT_SCOPES",
     "DEFAULT_TIMEOUT",
     "ENVIRONMENT_VARIABLES",
     "PRODUCTION_BASE_URL",
@@ -112,6 +123,7 @@ __all__ = [
     "JobStatus",
     "MergePolicy",
     "NotFoundError",
+    "OAuthServerToServer",
     "OutcomeUnknownError",
     "PageInfo",
     "PageIterator",
@@ -120,6 +132,7 @@ __all__ = [
     "PermissionDeniedError",
     "QualificationTime",
     "RateLimitError",
+    "RenewableTokenProvider",
     "RequestValidationError",
     "RetryBudget",
     "RetryPolicy",
@@ -131,6 +144,8 @@ __all__ = [
     "Settings",
     "StaticToken",
     "TimingMetric",
+    "TokenCallback",
+    "TokenError",
     "TokenProvider",
     "TransportError",
     "TransportTimeoutError",

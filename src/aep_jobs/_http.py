@@ -18,10 +18,13 @@ import anyio
 import httpx
 import msgspec
 
-from .auth import TokenProvider, is_header_safe
+from ._safety import is_header_safe
+from .auth import RenewableTokenProvider, TokenProvider
+from .config import DEFAULT_DEADLINE
 from .errors import (
     AepJobsError,
     ApiError,
+    AuthenticationError,
     ClientClosedError,
     ConfigurationError,
     DecodeError,
@@ -66,8 +69,8 @@ class Sender:
 
     :param http: the HTTP client; the sender never closes it
     :param base_url: the service root, e.g. ``https://platform.adobe.io/data/core/ups``
-    :param identity: the organisation headers sent with every request
-    :param token: where the bearer token comes from
+    :param identity: the organisation headers sent with every request, or ``None``
+    :param token: where the bearer token comes from, or ``None`` to send none
     :param retry: the retry policy of calls that do not give their own
     :param budget: the retry budget shared by every call, or ``None`` for no budget
     :param deadline: seconds for a whole call, retries included, or ``None`` for no limit
@@ -77,8 +80,8 @@ class Sender:
         self,
         http: httpx.AsyncClient,
         base_url: httpx.URL,
-        identity: Identity,
-        token: TokenProvider,
+        identity: Identity | None,
+        token: TokenProvider | None,
         *,
         retry: RetryPolicy,
         budget: RetryBudget | None,
@@ -92,12 +95,15 @@ class Sender:
         self._checked_token: str | None = None
         self._identity = identity
         self._token = token
-        self._static_headers = {
-            "accept": "application/json",
-            "x-api-key": identity.api_key,
-            "x-gw-ims-org-id": identity.org_id,
-            "x-sandbox-name": identity.sandbox,
-        }
+        self._static_headers = {"accept": "application/json"}
+        if identity is not None:
+            self._static_headers.update(
+                {
+                    "x-api-key": identity.api_key,
+                    "x-gw-ims-org-id": identity.org_id,
+                    "x-sandbox-name": identity.sandbox,
+                }
+            )
 
     def url_for(self, path: str) -> httpx.URL:
         """Return the absolute URL of a path relative to the service root."""
@@ -123,6 +129,8 @@ class Sender:
         ok: Collection[int] = (200,),
         retry: RetryPolicy | None = None,
         deadline: float | None = None,
+        content_type: str = "application/json",
+        idempotent: bool | None = None,
     ) -> Response:
         """Send a request, retrying as the policy allows, and decode its body into ``decode``.
 
@@ -133,6 +141,9 @@ class Sender:
         :param retry: the retry policy of this call; the sender's own when ``None``
         :param deadline: seconds for the whole call, retries and backoff included; the
             sender's own when ``None``, and ``math.inf`` for no limit
+        :param content_type: the media type of ``body``
+        :param idempotent: whether repeating the request is harmless; by default, every
+            method but POST
         :raises ApiError: (a subclass for each status) the response status is not in ``ok``
         :raises TransportError: no response arrived
         :raises DecodeError: the success body does not decode into ``decode``
@@ -152,7 +163,7 @@ class Sender:
         call = _Call(
             operation=operation,
             policy=self.retry if retry is None else retry,
-            idempotent=method != "POST",
+            idempotent=method != "POST" if idempotent is None else idempotent,
             started=time.monotonic(),
             started_at_ms=int(time.time() * 1000),
         )
@@ -166,10 +177,12 @@ class Sender:
                 call.in_flight = True
                 try:
                     response = await self._attempt(
-                        operation, method, url, decode, params, body, extra_headers, ok
+                        call, method, url, decode, params, body, content_type, extra_headers, ok
                     )
                 except (ApiError, TransportError, DecodeError) as error:
                     call.in_flight = False
+                    if await self._renewed_token(call, error):
+                        continue
                     delay = self._plan_retry(call, error)
                     await call.policy.sleep(delay)
                     continue
@@ -183,6 +196,25 @@ class Sender:
             unknown = OutcomeUnknownError(operation, reason, started_at=call.started_at_ms)
             raise call.annotate(unknown)
         raise call.annotate(TransportTimeoutError(operation, reason))
+
+    async def _renewed_token(self, call: _Call, error: AepJobsError) -> bool:
+        """After a first 401, drop the rejected token so that the next attempt has a new one.
+
+        :return: whether to try again at once
+        """
+        if not isinstance(error, AuthenticationError) or error.status_code != 401:
+            return False
+        if call.renewed_token or call.token is None:
+            return False
+        if not isinstance(self._token, RenewableTokenProvider):
+            return False
+        call.renewed_token = True
+        logger.info(
+            "The API rejected the access token during %s (HTTP 401); renewing it and retrying",
+            call.operation,
+        )
+        await self._token.invalidate(call.token)
+        return True
 
     def _plan_retry(self, call: _Call, error: ApiError | TransportError | DecodeError) -> float:
         """Return the seconds to wait before the next attempt, or raise the error to give up."""
@@ -229,20 +261,10 @@ class Sender:
         )
         return delay
 
-    async def _attempt(
-        self,
-        operation: str,
-        method: str,
-        url: httpx.URL,
-        decode: type[T] | None,
-        params: Mapping[str, str] | None,
-        body: bytes | None,
-        extra_headers: Mapping[str, str] | None,
-        ok: Collection[int],
-    ) -> Response:
-        """Send one request and turn its outcome into a response or an error."""
-        request_id = str(uuid.uuid4())
-        token = await self._token.get_token()
+    async def _token_for(self, call: _Call) -> str:
+        """Return the provider's token for this attempt, checked before it goes into a header."""
+        assert self._token is not None
+        token = call.token = await self._token.get_token()
         if token is not self._checked_token:
             if not is_header_safe(token):
                 raise ConfigurationError(
@@ -253,13 +275,28 @@ class Sender:
                     ]
                 )
             self._checked_token = token
-        headers = {
-            **self._static_headers,
-            "authorization": f"Bearer {token}",
-            "x-request-id": request_id,
-        }
+        return token
+
+    async def _attempt(
+        self,
+        call: _Call,
+        method: str,
+        url: httpx.URL,
+        decode: type[T] | None,
+        params: Mapping[str, str] | None,
+        body: bytes | None,
+        content_type: str,
+        extra_headers: Mapping[str, str] | None,
+        ok: Collection[int],
+    ) -> Response:
+        """Send one request and turn its outcome into a response or an error."""
+        operation = call.operation
+        request_id = str(uuid.uuid4())
+        headers = {**self._static_headers, "x-request-id": request_id}
+        if self._token is not None:
+            headers["authorization"] = f"Bearer {await self._token_for(call)}"
         if body is not None:
-            headers["content-type"] = "application/json"
+            headers["content-type"] = content_type
         if extra_headers:
             headers.update(extra_headers)
 
@@ -331,6 +368,9 @@ class _Call:
     started_at_ms: int
     attempts: int = 0
     in_flight: bool = False
+    # The token sent with the latest attempt, and whether a 401 already renewed it.
+    token: str | None = None
+    renewed_token: bool = False
     # Whether an earlier attempt of a create may have reached the server.
     ambiguous: bool = False
 
@@ -406,3 +446,34 @@ def _api_error(
         body=body,
         retry_after=parse_retry_after(headers.get("retry-after")),
     )
+
+
+async def post_form(
+    http: httpx.AsyncClient,
+    url: str,
+    form: bytes,
+    operation: str,
+    decode: type[T],
+    *,
+    retry: RetryPolicy,
+) -> T:
+    """Post a form to a service other than the API, e.g. Adobe IMS, and decode the answer.
+
+    The request carries no API headers and no token. It is retried like a GET, because
+    repeating it is harmless, and it has no retry budget of its own.
+    """
+    target = httpx.URL(url)
+    sender = Sender(http, target, None, None, retry=retry, budget=None, deadline=DEFAULT_DEADLINE)
+    response = await sender.request(
+        operation,
+        "POST",
+        target,
+        decode=decode,
+        body=form,
+        content_type="application/x-www-form-urlencoded",
+        idempotent=True,
+    )
+    if response.data is None:
+        raise DecodeError(operation, response.status_code, b"", "the body is empty")
+    data: T = response.data
+    return data

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,7 @@ import httpx
 
 from . import _validation
 from ._http import Identity, Sender
-from .auth import TokenProvider
+from .auth import DEFAULT_IMS_URL, DEFAULT_SCOPES, OAuthServerToServer, scope_list
 from .config import (
     DEFAULT_DEADLINE,
     DEFAULT_MAX_CONNECTIONS,
@@ -22,6 +23,7 @@ from .config import (
     DEFAULT_TIMEOUT,
     PRODUCTION_BASE_URL,
     Settings,
+    TokenSource,
 )
 from .errors import ConfigurationError, DecodeError, OutcomeUnknownError, RequestValidationError
 from .models import CancelResult, ExportJob, ExportJobRequest, JobPage, encode_request
@@ -48,15 +50,21 @@ class ExportJobsClient:
                 print(job.id, job.errors)
 
     :param org_id: the IMS organization id, e.g. ``1BD6382559DF0C130A49422D@AdobeOrg``
-    :param api_key: the API key (the Developer Console's client id)
+    :param api_key: the API key, which is the Developer Console project's client id
     :param sandbox: the sandbox name, e.g. ``prod``
-    :param token: an access token, or a :class:`~aep_jobs.auth.TokenProvider`
+    :param token: an access token, a :class:`~aep_jobs.auth.TokenProvider`, or a function
+        (synchronous or asynchronous) that returns a token
+    :param client_secret: instead of ``token``: the project's client secret, so that the
+        client gets and renews tokens from Adobe IMS (OAuth server-to-server)
+    :param scopes: the project's scopes, with ``client_secret``
+    :param ims_url: Adobe IMS's token endpoint, with ``client_secret``
     :param base_url: the service root; Adobe's production root by default
     :param timeout: seconds, or an ``httpx.Timeout`` for each phase of a request
     :param page_size: jobs per page when iterating, unless a call sets its own
     :param transport: an httpx transport to send requests through instead of the network,
         e.g. the emulator's in-process transport
-    :param allow_insecure_http: allow a plain ``http://`` base URL on a host that is not loopback
+    :param allow_insecure_http: allow plain ``http://`` URLs on hosts that are not loopback
+    :param verify: whether to verify TLS certificates; turning it off logs a warning
     :param retry: the retry policy of calls that do not give their own
         (``RetryPolicy.disabled()`` turns retries off)
     :param retry_budget: the token bucket that limits retries across all calls of this client;
@@ -74,7 +82,10 @@ class ExportJobsClient:
         org_id: str,
         api_key: str,
         sandbox: str,
-        token: str | TokenProvider,
+        token: TokenSource | None = None,
+        client_secret: str | None = None,
+        scopes: Sequence[str] | str = DEFAULT_SCOPES,
+        ims_url: str = DEFAULT_IMS_URL,
         base_url: str = PRODUCTION_BASE_URL,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         page_size: int = DEFAULT_PAGE_SIZE,
@@ -84,13 +95,17 @@ class ExportJobsClient:
         retry_budget: RetryBudget | None = None,
         deadline: float | None = DEFAULT_DEADLINE,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        verify: bool = True,
     ) -> None:
         settings = Settings(
             org_id=org_id,
             api_key=api_key,
             sandbox=sandbox,
             token=token,
+            client_secret=client_secret,
+            scopes=scope_list(scopes),
             base_url=base_url,
+            ims_url=ims_url,
             allow_insecure_http=allow_insecure_http,
         )
         problems = settings.problems()
@@ -126,20 +141,30 @@ class ExportJobsClient:
         self.settings = settings
         self.page_size = page_size
         self.max_connections = max_connections
+        if not verify:
+            logger.warning(
+                "TLS certificate verification is off for %s: the access token can be read by "
+                "anyone who can intercept the connection",
+                base_url,
+            )
         self._http = httpx.AsyncClient(
             transport=transport,
             timeout=timeout,
+            verify=verify,
             limits=httpx.Limits(
                 max_connections=max_connections,
                 max_keepalive_connections=min(max_connections, DEFAULT_MAX_KEEPALIVE),
             ),
             follow_redirects=False,
         )
+        self._token = settings.token_provider(transport)
+        # A provider that the client made is the client's to close; one given to it is not.
+        self._owns_token = settings.token is None
         self._sender = Sender(
             self._http,
             httpx.URL(base_url),
             Identity(api_key=api_key, org_id=org_id, sandbox=sandbox),
-            settings.token_provider(),
+            self._token,
             retry=RetryPolicy() if retry is None else retry,
             budget=RetryBudget() if retry_budget is None else retry_budget,
             deadline=deadline,
@@ -157,18 +182,36 @@ class ExportJobsClient:
             api_key=settings.api_key,
             sandbox=settings.sandbox,
             token=settings.token,
+            client_secret=settings.client_secret,
+            scopes=settings.scopes,
+            ims_url=settings.ims_url,
             base_url=settings.base_url,
             allow_insecure_http=settings.allow_insecure_http,
             **options,
         )
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> ExportJobsClient:
-        """Create a client from the ``AEP_*`` environment variables.
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        names: Mapping[str, str] | None = None,
+        **options: Any,
+    ) -> ExportJobsClient:
+        """Create a client from environment variables (see :data:`ENVIRONMENT_VARIABLES`).
 
+        :param names: variable names to read instead of the standard ones, by setting
         :raises ConfigurationError: listing every missing or invalid variable
         """
-        return cls.from_settings(Settings.from_env(environ), **options)
+        return cls.from_settings(Settings.from_env(environ, names=names), **options)
+
+    @classmethod
+    def from_aepp_config(cls, path: str | os.PathLike[str], **options: Any) -> ExportJobsClient:
+        """Create a client from the JSON configuration file of the ``aepp`` package.
+
+        :raises ConfigurationError: listing every missing or invalid key
+        """
+        return cls.from_settings(Settings.from_aepp_config(path), **options)
 
     def __repr__(self) -> str:
         return (
@@ -188,8 +231,10 @@ class ExportJobsClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the client's connections."""
+        """Close the client's connections, and those of the token provider it made."""
         await self._http.aclose()
+        if self._owns_token and isinstance(self._token, OAuthServerToServer):
+            await self._token.aclose()
 
     async def list_page(
         self,

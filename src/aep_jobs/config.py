@@ -1,4 +1,5 @@
-"""Client settings, their defaults, and reading them from environment variables.
+"""Client settings, their defaults, and reading them from environment variables or from the
+JSON configuration file of the ``aepp`` package.
 
 Every default is named once here.
 """
@@ -6,17 +7,29 @@ Every default is named once here.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
+import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
 
 import httpx
 
-from .auth import StaticToken, TokenProvider, is_header_safe
+from ._safety import is_header_safe, service_url_problem
+from .auth import (
+    DEFAULT_IMS_URL,
+    DEFAULT_SCOPES,
+    OAuthServerToServer,
+    StaticToken,
+    TokenCallback,
+    TokenProvider,
+    scope_list,
+)
 from .errors import ConfigurationError
 
 __all__ = [
+    "AEPP_ENVIRONMENTS",
     "DEFAULT_DEADLINE",
     "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_PAGE_SIZE",
@@ -48,94 +61,221 @@ DEFAULT_MAX_KEEPALIVE = 20
 #: Jobs per page when listing. Adobe documents neither a default nor a maximum for ``limit``.
 DEFAULT_PAGE_SIZE = 100
 
-#: The environment variables that :meth:`Settings.from_env` reads, by setting.
+#: The environment variables that :meth:`Settings.from_env` reads, by setting. Pass ``names``
+#: to :meth:`Settings.from_env` to read others.
 ENVIRONMENT_VARIABLES = {
-    "base_url": "AEP_BASE_URL",
     "org_id": "AEP_ORG_ID",
-    "api_key": "AEP_API_KEY",
+    "api_key": "AEP_CLIENT_ID",
+    "client_secret": "AEP_CLIENT_SECRET",
+    "scopes": "AEP_SCOPES",
     "sandbox": "AEP_SANDBOX",
-    "access_token": "AEP_ACCESS_TOKEN",
+    "token": "AEP_ACCESS_TOKEN",
+    "base_url": "AEP_BASE_URL",
+    "ims_url": "AEP_IMS_URL",
+    "allow_insecure_http": "AEP_ALLOW_INSECURE_HTTP",
 }
-#: The Developer Console calls the API key "client ID", so this name is read too.
-API_KEY_ALIAS = "AEP_CLIENT_ID"
+#: The client id is the API key, and this name for it is read too.
+API_KEY_ALIAS = "AEP_API_KEY"
 
-#: Set to 1 to allow a plain ``http://`` base URL on a host that is not loopback.
-ALLOW_INSECURE_HTTP_VARIABLE = "AEP_ALLOW_INSECURE_HTTP"
+#: Set to 1 to allow plain ``http://`` URLs on hosts that are not loopback.
+ALLOW_INSECURE_HTTP_VARIABLE = ENVIRONMENT_VARIABLES["allow_insecure_http"]
+
+#: The service roots for the ``environment`` key of an ``aepp`` configuration file.
+AEPP_ENVIRONMENTS = {"prod": PRODUCTION_BASE_URL, "stage": STAGE_BASE_URL}
 
 _SANDBOX_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+_TRUE = ("1", "true", "yes")
+
+TokenSource = str | TokenProvider | Callable[[], Any]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, repr=False)
 class Settings:
-    """The service root and the identity of the caller.
+    """The service root, the identity of the caller and its credentials.
+
+    Credentials are either an access token (``token``) or OAuth server-to-server credentials
+    (``api_key`` as the client id, ``client_secret`` and ``scopes``); when both are given, the
+    token is used.
 
     :param org_id: the IMS organization id, e.g. ``1BD6382559DF0C130A49422D@AdobeOrg``
-    :param api_key: the API key (the Developer Console's client id)
+    :param api_key: the API key, which is the Developer Console project's client id
     :param sandbox: the sandbox name, lower case, e.g. ``prod``
-    :param token: an access token, or a :class:`~aep_jobs.auth.TokenProvider`
+    :param token: an access token, a :class:`~aep_jobs.auth.TokenProvider`, or a function
+        (synchronous or asynchronous) that returns a token
+    :param client_secret: the project's client secret, for tokens from Adobe IMS
+    :param scopes: the project's scopes, for tokens from Adobe IMS
     :param base_url: the service root; Adobe's production root by default
-    :param allow_insecure_http: allow a plain ``http://`` base URL on a host that is not
-        loopback; the bearer token would then cross the network unencrypted
+    :param ims_url: Adobe IMS's token endpoint
+    :param allow_insecure_http: allow plain ``http://`` URLs on hosts that are not loopback;
+        credentials would then cross the network unencrypted
     """
 
     org_id: str
     api_key: str
     sandbox: str
-    token: str | TokenProvider
+    token: TokenSource | None = None
+    client_secret: str | None = None
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
     base_url: str = PRODUCTION_BASE_URL
+    ims_url: str = DEFAULT_IMS_URL
     allow_insecure_http: bool = False
 
     def __repr__(self) -> str:
+        if self.token is not None:
+            credentials = "token=<hidden>"
+        elif self.client_secret is not None:
+            credentials = f"client_secret=<hidden>, scopes={self.scopes!r}"
+        else:
+            credentials = "no credentials"
         return (
             f"Settings(base_url={self.base_url!r}, org_id={self.org_id!r}, "
-            f"sandbox={self.sandbox!r}, api_key=<hidden>, token=<hidden>)"
+            f"sandbox={self.sandbox!r}, api_key=<hidden>, {credentials})"
         )
 
     __str__ = __repr__
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        names: Mapping[str, str] | None = None,
+    ) -> Settings:
         """Read the settings from environment variables (see :data:`ENVIRONMENT_VARIABLES`).
 
-        ``AEP_ALLOW_INSECURE_HTTP=1`` allows a plain ``http://`` base URL on a host that is
-        not loopback.
-
+        :param environ: the variables; ``os.environ`` by default
+        :param names: variable names to read instead of the standard ones, by setting, e.g.
+            ``{"org_id": "MY_ORG"}``
         :raises ConfigurationError: listing every missing or invalid variable
         """
         env = os.environ if environ is None else environ
-        names = dict(ENVIRONMENT_VARIABLES)
+        label = {**ENVIRONMENT_VARIABLES, **(names or {})}
+        unknown = sorted(set(names or {}) - set(ENVIRONMENT_VARIABLES))
+        if unknown:
+            raise ConfigurationError(
+                [f"names has unknown settings {unknown}; use {sorted(ENVIRONMENT_VARIABLES)}"]
+            )
         # Whitespace at the ends is dropped: values read from files often end with a newline.
-        values = {setting: env.get(name, "").strip() for setting, name in names.items()}
-        if not values["api_key"] and env.get(API_KEY_ALIAS, "").strip():
-            values["api_key"] = env[API_KEY_ALIAS].strip()
-            names["api_key"] = API_KEY_ALIAS
+        values = {setting: env.get(name, "").strip() for setting, name in label.items()}
+        if not values["api_key"] and "api_key" not in (names or {}):
+            alias = env.get(API_KEY_ALIAS, "").strip()
+            if alias:
+                values["api_key"] = alias
+                label["api_key"] = API_KEY_ALIAS
 
         missing = [
-            f"{names[setting]} is not set"
-            + (f" (or {API_KEY_ALIAS})" if setting == "api_key" else "")
-            for setting in ("org_id", "api_key", "sandbox", "access_token")
+            f"{label[setting]} is not set"
+            + (f" (nor {API_KEY_ALIAS})" if label[setting] == "AEP_CLIENT_ID" else "")
+            for setting in ("org_id", "api_key", "sandbox")
             if not values[setting]
         ]
-        insecure = env.get(ALLOW_INSECURE_HTTP_VARIABLE, "").strip().lower()
+        if not values["token"] and not values["client_secret"]:
+            missing.append(
+                f"no credentials: set {label['token']} to an access token, or "
+                f"{label['client_secret']} (with {label['api_key']} and {label['scopes']}) "
+                "for OAuth server-to-server"
+            )
         settings = cls(
             org_id=values["org_id"],
             api_key=values["api_key"],
             sandbox=values["sandbox"],
-            token=values["access_token"],
+            token=values["token"] or None,
+            client_secret=values["client_secret"] or None,
+            scopes=scope_list(values["scopes"]) if values["scopes"] else DEFAULT_SCOPES,
             base_url=values["base_url"] or PRODUCTION_BASE_URL,
-            allow_insecure_http=insecure in ("1", "true", "yes"),
+            ims_url=values["ims_url"] or DEFAULT_IMS_URL,
+            allow_insecure_http=values["allow_insecure_http"].lower() in _TRUE,
         )
-        names["token"] = names.pop("access_token")
-        names["allow_insecure_http"] = f"{ALLOW_INSECURE_HTTP_VARIABLE}=1"
+        label["allow_insecure_http"] = f"{label['allow_insecure_http']}=1"
         # Values that are missing are reported once, as missing.
         present = [
             problem
-            for problem in settings.problems(names)
-            if not any(problem.startswith(f"{names[setting]} is empty;") for setting in names)
+            for problem in settings.problems(label)
+            if not problem.startswith("no credentials")
+            and not any(problem.startswith(f"{label[setting]} is empty;") for setting in label)
         ]
         problems = missing + present
         if problems:
             raise ConfigurationError(problems)
+        return settings
+
+    @classmethod
+    def from_aepp_config(cls, path: str | os.PathLike[str]) -> Settings:
+        """Read the settings from the JSON configuration file of the ``aepp`` package.
+
+        The keys read are ``org_id``, ``client_id`` (or ``api_key``), ``secret`` (or
+        ``client_secret``), ``sandbox-name``, ``scopes`` and ``environment`` (``prod`` or
+        ``stage``). Other keys are ignored.
+
+        :raises ConfigurationError: listing every missing or invalid key
+        """
+        where = f"the aepp configuration file {os.fspath(path)!r}"
+        try:
+            document = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as error:
+            raise ConfigurationError([f"cannot read {where}: {error.strerror}"]) from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ConfigurationError([f"{where} is not valid JSON ({error})"]) from None
+        if not isinstance(document, dict):
+            raise ConfigurationError([f"{where} does not hold a JSON object"])
+
+        def text(*keys: str) -> tuple[str, str]:
+            for key in keys:
+                value = document.get(key)
+                if value not in (None, ""):
+                    return key, value if isinstance(value, str) else repr(value)
+            return keys[0], ""
+
+        problems = []
+        org_key, org_id = text("org_id")
+        key_key, api_key = text("client_id", "api_key")
+        secret_key, secret = text("secret", "client_secret")
+        sandbox_key, sandbox = text("sandbox-name")
+        scopes_key, scopes = text("scopes")
+        environment = document.get("environment", "prod")
+        for key, value in (
+            (org_key, org_id),
+            (key_key + " (or api_key)", api_key),
+            (sandbox_key, sandbox),
+            (scopes_key, scopes),
+        ):
+            if not value:
+                problems.append(f"{where} has no {key}")
+        if not secret:
+            if document.get("private_key") or document.get("pathToKey") or document.get("tech_id"):
+                problems.append(
+                    f"{where} holds JWT credentials, which Adobe retired on 2025-06-30; create "
+                    "OAuth server-to-server credentials in the Developer Console and add their "
+                    "client secret as 'secret'"
+                )
+            else:
+                problems.append(f"{where} has no secret (or client_secret)")
+        if environment not in AEPP_ENVIRONMENTS:
+            problems.append(
+                f"{where} has environment {environment!r}; expected one of "
+                f"{', '.join(AEPP_ENVIRONMENTS)}"
+            )
+        if problems:
+            raise ConfigurationError(problems)
+
+        settings = cls(
+            org_id=org_id,
+            api_key=api_key,
+            sandbox=sandbox,
+            client_secret=secret,
+            scopes=scope_list(scopes),
+            base_url=AEPP_ENVIRONMENTS[environment],
+        )
+        label = {
+            "org_id": org_key,
+            "api_key": key_key,
+            "sandbox": sandbox_key,
+            "client_secret": secret_key,
+            "scopes": scopes_key,
+        }
+        settings_problems = settings.problems({k: f"{v} in {where}" for k, v in label.items()})
+        if settings_problems:
+            raise ConfigurationError(settings_problems)
         return settings
 
     def check(self) -> None:
@@ -157,11 +297,15 @@ class Settings:
         label.update(names or {})
         problems = []
 
-        base_problem = _base_url_problem(
-            self.base_url, self.allow_insecure_http, label["base_url"], label["allow_insecure_http"]
-        )
-        if base_problem:
-            problems.append(base_problem)
+        for name, url, example in (
+            ("base_url", self.base_url, PRODUCTION_BASE_URL),
+            ("ims_url", self.ims_url, DEFAULT_IMS_URL),
+        ):
+            url_problem = service_url_problem(
+                label[name], url, self.allow_insecure_http, label["allow_insecure_http"], example
+            )
+            if url_problem:
+                problems.append(url_problem)
 
         org_problem = _text_problem(
             label["org_id"],
@@ -197,32 +341,68 @@ class Settings:
         if sandbox_problem:
             problems.append(sandbox_problem)
 
+        problems.extend(self._credential_problems(label))
+        return problems
+
+    def _credential_problems(self, label: Mapping[str, str]) -> list[str]:
+        if self.token is None and self.client_secret is None:
+            return [
+                f"no credentials: give {label['token']} (an access token) or "
+                f"{label['client_secret']} (for OAuth server-to-server)"
+            ]
         if isinstance(self.token, str):
-            token_problem = _text_problem(
-                label["token"],
-                self.token,
-                secret=True,
-                hint="pass the access token from Adobe IMS",
+            problem = _text_problem(
+                label["token"], self.token, secret=True, hint="pass the access token from Adobe IMS"
             )
-            if token_problem is None and self.token.lower().startswith("bearer "):
-                token_problem = (
+            if problem is None and self.token.lower().startswith("bearer "):
+                problem = (
                     f"{label['token']} starts with 'Bearer '; pass the token alone, "
                     "the client adds the prefix"
                 )
-            if token_problem:
-                problems.append(token_problem)
-        elif not isinstance(self.token, TokenProvider):
+            return [problem] if problem else []
+        if self.token is not None:
+            if not isinstance(self.token, TokenProvider) and not callable(self.token):
+                return [
+                    f"{label['token']} must be a string, a TokenProvider or a function, "
+                    f"not {type(self.token).__name__}"
+                ]
+            return []
+        problems = []
+        secret_problem = _text_problem(
+            label["client_secret"],
+            self.client_secret,
+            secret=True,
+            hint="copy the client secret of your Developer Console project",
+        )
+        if secret_problem:
+            problems.append(secret_problem)
+        if not self.scopes or not all(is_header_safe(scope) for scope in self.scopes):
             problems.append(
-                f"{label['token']} must be a string or a TokenProvider, "
-                f"not {type(self.token).__name__}"
+                f"{label['scopes']} {self.scopes!r} is not a list of scopes; use your "
+                "project's scopes, e.g. 'openid,AdobeID,read_organizations'"
             )
         return problems
 
-    def token_provider(self) -> TokenProvider:
-        """Return the token as a provider."""
+    def token_provider(self, transport: httpx.AsyncBaseTransport | None = None) -> TokenProvider:
+        """Return the provider of access tokens for these settings.
+
+        :param transport: the httpx transport for token requests to Adobe IMS, if any
+        """
         if isinstance(self.token, str):
             return StaticToken(self.token)
-        return self.token
+        if isinstance(self.token, TokenProvider):
+            return self.token
+        if self.token is not None:
+            return TokenCallback(self.token)
+        assert self.client_secret is not None
+        return OAuthServerToServer(
+            self.api_key,
+            self.client_secret,
+            self.scopes,
+            ims_url=self.ims_url,
+            transport=transport,
+            allow_insecure_http=self.allow_insecure_http,
+        )
 
 
 def _text_problem(name: str, value: object, *, secret: bool, hint: str) -> str | None:
@@ -240,38 +420,3 @@ def _text_problem(name: str, value: object, *, secret: bool, hint: str) -> str |
             "which an HTTP header cannot carry; check for a copy and paste error"
         )
     return None
-
-
-def _base_url_problem(
-    base_url: object, allow_insecure_http: bool, name: str, allow_name: str
-) -> str | None:
-    if not isinstance(base_url, str):
-        return f"{name} must be a string, not {type(base_url).__name__}"
-    try:
-        url = httpx.URL(base_url)
-    except httpx.InvalidURL as error:
-        return f"{name} {base_url!r} is not a valid URL ({error})"
-    if url.userinfo:
-        return f"{name} contains a user name or password; remove them from the URL"
-    if url.scheme not in ("https", "http") or not url.host:
-        return (
-            f"{name} {base_url!r} is not an absolute http(s) URL; use e.g. {PRODUCTION_BASE_URL!r}"
-        )
-    if url.query or url.fragment:
-        return f"{name} {base_url!r} has a query or fragment; give only the service root"
-    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
-        return (
-            f"{name} {base_url!r} uses plain http on a host that is not loopback, so the "
-            f"access token would travel unencrypted; use https, or set {allow_name} "
-            "if that is intended"
-        )
-    return None
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

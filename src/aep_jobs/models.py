@@ -408,13 +408,16 @@ class ProblemItem(_Response):
 
 
 class ErrorBody(_Response):
-    """An error body in either of the API's shapes.
+    """An error body in any of the shapes that the API and Adobe IMS send.
 
     Gateway errors have ``error_code`` and ``message``; service errors are problem details
-    with ``type``, ``title``, ``status``, ``detail``, ``requestId`` and sometimes ``errors``.
+    with ``type``, ``title``, ``status``, ``detail``, ``requestId`` and sometimes ``errors``;
+    IMS errors have ``error`` and ``error_description``.
     """
 
     error_code: str | None = field(default=None, name="error_code")
+    error: str | None = None
+    error_description: str | None = field(default=None, name="error_description")
     message: str | None = None
     type: str | None = None
     title: str | None = None
@@ -428,6 +431,8 @@ class ErrorBody(_Response):
         """The AEP error code: the gateway's ``error_code`` or the first problem code."""
         if self.error_code:
             return self.error_code
+        if self.error:
+            return self.error
         for items in self.errors.values():
             for item in items:
                 if item.code:
@@ -437,7 +442,7 @@ class ErrorBody(_Response):
     @property
     def explanation(self) -> str | None:
         """The most specific human-readable message in the body."""
-        for text in (self.detail, self.message, self.title):
+        for text in (self.detail, self.message, self.error_description, self.title):
             if text and text.strip():
                 return text.strip()
         return None

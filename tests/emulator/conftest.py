@@ -6,7 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from aep_jobs.emulator import IN_PROCESS_BASE_URL, Emulator, EmulatorConfig, serve
+from aep_jobs.emulator import (
+    IN_PROCESS_BASE_URL,
+    IN_PROCESS_IMS_URL,
+    Emulator,
+    EmulatorConfig,
+    serve,
+)
 
 from .helpers import FakeClock, Target
 
@@ -32,7 +38,7 @@ def emulator(clock: FakeClock) -> Emulator:
 def target(request: pytest.FixtureRequest, emulator: Emulator) -> Iterator[Target]:
     """The ``emulator`` fixture through its in-process transport, then over a loopback server."""
     if request.param == "in-process":
-        yield Target(emulator, IN_PROCESS_BASE_URL, over_socket=False)
+        yield Target(emulator, IN_PROCESS_BASE_URL, IN_PROCESS_IMS_URL, over_socket=False)
         return
     with serve(emulator) as server:
-        yield Target(emulator, server.base_url, over_socket=True)
+        yield Target(emulator, server.base_url, server.ims_url, over_socket=True)

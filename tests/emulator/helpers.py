@@ -94,6 +94,8 @@ class Target:
 
     emulator: Emulator
     base_url: str
+    ims_url: str
+    """URL of the IMS token endpoint."""
     over_socket: bool
 
     def client(self, **settings: Any) -> httpx.AsyncClient:
@@ -102,6 +104,11 @@ class Target:
         return httpx.AsyncClient(
             transport=transport, base_url=self.base_url, headers=HEADERS, **settings
         )
+
+    def plain_client(self, **settings: Any) -> httpx.AsyncClient:
+        """Return a client without default headers or base URL, as a token client is."""
+        transport = None if self.over_socket else self.emulator.transport()
+        return httpx.AsyncClient(transport=transport, **settings)
 
 
 async def wait_until(condition: Callable[[], bool], within: float = 5.0) -> None:

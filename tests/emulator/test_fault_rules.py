@@ -334,7 +334,8 @@ def test_naive_retry_after_datetime_is_rejected() -> None:
         ({"method": "PUT"}, "method must be GET, POST, DELETE or None, got 'PUT'"),
         (
             {"route": "/export/jobs/1"},
-            "route must be '/export/jobs' or '/export/jobs/{id}' or None, got '/export/jobs/1'",
+            "route must be '/export/jobs', '/export/jobs/{id}', '/ims/token/v3' or None, "
+            "got '/export/jobs/1'",
         ),
         ({"share": 1.5}, "share must be between 0 and 1, got 1.5"),
         ({"share": -0.1}, "share must be between 0 and 1, got -0.1"),

@@ -87,9 +87,10 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="aep-jobs",
         description="Drive Adobe Experience Platform export jobs, or try it on the emulator.",
         epilog=(
-            f"Without --emulator, commands read their settings from {env_names} "
-            f"({API_KEY_ALIAS} is read when AEP_API_KEY is not set; "
-            f"{ALLOW_INSECURE_HTTP_VARIABLE}=1 allows a plain http base URL). {_EXIT_CODES}"
+            "Without --emulator or --config, commands read their settings from "
+            f"{env_names} ({API_KEY_ALIAS} is read when AEP_CLIENT_ID is not set; "
+            "AEP_ACCESS_TOKEN, or AEP_CLIENT_SECRET for tokens from Adobe IMS; "
+            f"{ALLOW_INSECURE_HTTP_VARIABLE}=1 allows plain http URLs). {_EXIT_CODES}"
         ),
     )
     parser.add_argument("--version", action="version", version=f"aep-jobs {__version__}")
@@ -223,6 +224,12 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
         default=1000,
         metavar="N",
         help="jobs to seed into the emulator with --emulator (default 1000)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="read the settings from the JSON configuration file of the aepp package "
+        "instead of the environment",
     )
 
 

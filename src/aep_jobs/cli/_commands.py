@@ -29,7 +29,8 @@ EMULATOR_SANDBOX = "prod"
 async def open_client(
     arguments: argparse.Namespace, page_size: int | None = None
 ) -> AsyncIterator[ExportJobsClient]:
-    """Open a client on the in-process emulator (``--emulator``) or from the environment."""
+    """Open a client on the in-process emulator (``--emulator``), from an aepp configuration
+    file (``--config``) or from the environment."""
     size = DEFAULT_PAGE_SIZE if page_size is None else page_size
     if arguments.emulator:
         from ..emulator import IN_PROCESS_BASE_URL, Emulator
@@ -45,6 +46,8 @@ async def open_client(
             transport=emulator.transport(),
             page_size=size,
         )
+    elif getattr(arguments, "config", None):
+        client = ExportJobsClient.from_aepp_config(arguments.config, page_size=size)
     else:
         client = ExportJobsClient.from_env(page_size=size)
     async with client:

@@ -1,8 +1,10 @@
 """The emulator's ASGI application: routing, gateway checks, the rate limit, injected faults.
 
-It serves Adobe's paths, so ``/data/core/ups/export/jobs`` and ``/export/jobs/{id}`` under
-the same prefix. Besides the ASGI ``receive`` and ``send`` callables, the app awaits only
-``anyio.sleep`` (for latency and stalls), so it runs on asyncio and Trio alike.
+It serves Adobe's paths: the API under ``/data/core/ups`` (``/export/jobs`` and
+``/export/jobs/{id}``), and the IMS token endpoint at ``/ims/token/v3``. Token requests skip
+the gateway's header checks and the rate limit, as IMS is a separate service. Besides the
+ASGI ``receive`` and ``send`` callables, the app awaits only ``anyio.sleep`` (for latency
+and stalls), so it runs on asyncio and Trio alike.
 
 Faults that drop the connection raise ``ConnectionDropped``. The emulator's own server and
 in-process transport turn it into a closed connection. Other ASGI servers respond 500.
@@ -22,12 +24,21 @@ import anyio
 from ._config import EmulatorConfig
 from ._connection import ConnectionDropped
 from ._fault_responses import (
+    ims_status_fault_response,
     not_json_response,
     rate_limited,
     status_fault_response,
     truncated,
 )
-from ._faults import LINK_FAULT_KINDS, ROUTES, Fault, FaultInjector, FaultKind, LostResponse
+from ._faults import (
+    IMS_TOKEN_ROUTE,
+    LINK_FAULT_KINDS,
+    ROUTES,
+    Fault,
+    FaultInjector,
+    FaultKind,
+    LostResponse,
+)
 from ._gateway import check_gateway_headers
 from ._handlers import (
     API_ROOT,
@@ -38,10 +49,12 @@ from ._handlers import (
     Request,
     drain_body,
 )
+from ._ims import TokenEndpoint, method_not_allowed
 from ._rate_limit import RateLimiter
 from ._responses import METHOD_NOT_ALLOWED_TYPE, NOT_FOUND_TYPE, Response, problem
 from ._stats import EmulatorStats, RequestRecord
 from ._store import JobStore
+from ._tokens import TokenRegistry
 
 __all__ = ["API_ROOT", "JOBS_ROUTE", "JOB_ROUTE", "EmulatorApp"]
 
@@ -76,11 +89,14 @@ class EmulatorApp:
         store: JobStore,
         stats: EmulatorStats,
         faults: FaultInjector,
+        tokens: TokenRegistry,
     ) -> None:
         self._config = config
         self._stats = stats
         self._faults = faults
+        self._tokens = tokens
         self._handlers = JobHandlers(config, store)
+        self._token_endpoint = TokenEndpoint(config, tokens)
         self._rate_limiter = (
             None if config.rate_limit is None else RateLimiter(config.rate_limit, config.clock)
         )
@@ -109,6 +125,8 @@ class EmulatorApp:
         )
 
         self._stats.request_started(request.method, route)
+        if route == IMS_TOKEN_ROUTE:
+            self._tokens.count_request()
         # A cancelled request keeps the default status, because the client gave up waiting.
         outcome = _Outcome()
         try:
@@ -153,25 +171,38 @@ class EmulatorApp:
         self, request: Request, receive: Receive, send: Send, outcome: _Outcome
     ) -> None:
         response = self._check_request(request)
-        if response is None and self._rate_limiter is not None:
-            response = self._apply_rate_limit(request, self._rate_limiter)
+        # The rate limit is per organisation, and token requests name none.
+        limiter = None if request.route == IMS_TOKEN_ROUTE else self._rate_limiter
+        if response is None and limiter is not None:
+            response = self._apply_rate_limit(request, limiter)
         if response is None:
             fault = self._faults.choose(request.method, request.route)
             if fault is not None:
                 await self._serve_with_fault(request, receive, send, fault, outcome)
                 return
-            response = await self._handlers.handle(request, receive)
+            response = await self._process(request, receive)
 
         outcome.status = response.status
         await response.send(send, request.request_id)
 
+    async def _process(
+        self, request: Request, receive: Receive, link_fault: Fault | None = None
+    ) -> Response:
+        """Run the handler of the request's route."""
+        if request.route == IMS_TOKEN_ROUTE:
+            return await self._token_endpoint.handle(request, receive)
+        return await self._handlers.handle(request, receive, link_fault)
+
     def _check_request(self, request: Request) -> Response | None:
         """Return the gateway's or the router's error response, or None to go on."""
+        if request.route == IMS_TOKEN_ROUTE:
+            return None if request.method == "POST" else method_not_allowed(request.method)
+
         path = request.path
         if path != API_ROOT and not path.startswith(API_ROOT + "/"):
             return _route_not_found(request)
 
-        rejection = check_gateway_headers(request.headers, self._config)
+        rejection = check_gateway_headers(request.headers, self._config, self._tokens)
         if rejection is not None:
             return rejection
 
@@ -220,7 +251,9 @@ class EmulatorApp:
             request.request_id,
         )
 
-        if kind == "status":
+        if kind == "status" and request.route == IMS_TOKEN_ROUTE:
+            response = ims_status_fault_response(fault)
+        elif kind == "status":
             response = status_fault_response(fault, request.request_id)
         elif kind == "not_json":
             response = not_json_response()
@@ -245,7 +278,7 @@ class EmulatorApp:
             await anyio.sleep(fault.seconds)
 
         link_fault = fault if kind in LINK_FAULT_KINDS else None
-        response = await self._handlers.handle(request, receive, link_fault)
+        response = await self._process(request, receive, link_fault)
 
         if kind == "stall" and fault.after_processing:
             try:
@@ -300,6 +333,8 @@ async def _handle_lifespan(receive: Receive, send: Send) -> None:
 
 def _match_route(path: str) -> tuple[str, str | None]:
     """Return the route template of ``path`` and the job id segment, ``""`` for no route."""
+    if path == IMS_TOKEN_ROUTE:
+        return IMS_TOKEN_ROUTE, None
     if not path.startswith(API_ROOT):
         return "", None
     service_path = path[len(API_ROOT) :]

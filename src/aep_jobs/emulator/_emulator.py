@@ -1,4 +1,4 @@
-"""The emulator of the export jobs API: a job store, fault rules, and the app serving them."""
+"""The emulator of the export jobs API and IMS: a job store, tokens, fault rules, and the app."""
 
 from __future__ import annotations
 
@@ -8,15 +8,19 @@ import httpx
 
 from ._app import API_ROOT, EmulatorApp
 from ._config import EmulatorConfig
-from ._faults import FaultInjector, FaultRule, LostResponse
+from ._faults import IMS_TOKEN_ROUTE, FaultInjector, FaultRule, LostResponse
 from ._stats import EmulatorStats, RequestRecord
 from ._store import JobStore
+from ._tokens import TokenRegistry, check_lifetime
 from ._transport import EmulatorTransport
 
-__all__ = ["IN_PROCESS_BASE_URL", "Emulator"]
+__all__ = ["IN_PROCESS_BASE_URL", "IN_PROCESS_IMS_URL", "Emulator"]
 
 IN_PROCESS_BASE_URL = f"http://127.0.0.1{API_ROOT}"
 """Base URL to use with ``Emulator.transport()``. The transport never opens a connection."""
+
+IN_PROCESS_IMS_URL = f"http://127.0.0.1{IMS_TOKEN_ROUTE}"
+"""URL of the IMS token endpoint through ``Emulator.transport()``."""
 
 
 class Emulator:
@@ -34,6 +38,10 @@ class Emulator:
     Faults are injected with rules, in-process and over a socket alike::
 
         rule = emulator.inject(FaultRule(Fault.status(503), method="GET", requests={2}))
+
+    It also serves Adobe IMS's token endpoint, at ``IN_PROCESS_IMS_URL`` in-process and at
+    ``EmulatorServer.ims_url`` over a socket. ``EmulatorConfig`` sets the clients, scopes
+    and token lifetime it accepts, and whether the API accepts only the tokens it issued.
     """
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
@@ -41,7 +49,8 @@ class Emulator:
         self._store = JobStore(self._config)
         self._stats = EmulatorStats(self._config.request_log_size)
         self._faults = FaultInjector(self._config.seed)
-        self._app = EmulatorApp(self._config, self._store, self._stats, self._faults)
+        self._tokens = TokenRegistry(self._config.clock)
+        self._app = EmulatorApp(self._config, self._store, self._stats, self._faults, self._tokens)
 
     def __repr__(self) -> str:
         return f"Emulator(org_id={self._config.org_id!r}, jobs={len(self._store.job_ids())})"
@@ -89,6 +98,46 @@ class Emulator:
         ``stall`` after processing that the client gave up on add one each, oldest first.
         """
         return self._faults.lost_responses
+
+    @property
+    def token_requests(self) -> int:
+        """Number of requests to the token endpoint, with any method and any outcome.
+
+        Requests that a fault dropped or that the client gave up on are counted too.
+        """
+        return self._tokens.token_requests
+
+    @property
+    def tokens_issued(self) -> int:
+        """Number of tokens that the token endpoint issued, not counting ``issue_token()``.
+
+        A token whose response was lost to a fault is counted too.
+        """
+        return self._tokens.issued_by_endpoint
+
+    def issue_token(self, lifetime: float | None = None) -> str:
+        """Issue an access token without a request to the token endpoint, and return it.
+
+        The API accepts it like a token from the endpoint until it expires or
+        ``revoke_tokens()`` is called.
+
+        :param lifetime: seconds for which the token is valid by ``config.clock``, or None
+            for ``config.token_lifetime``.
+        :raises ValueError: when ``lifetime`` is not a finite number greater than 0.
+        """
+        if lifetime is None:
+            lifetime = self._config.token_lifetime
+        check_lifetime("lifetime", lifetime)
+        return self._tokens.issue(lifetime, by_endpoint=False)
+
+    def revoke_tokens(self) -> None:
+        """Make every token issued so far invalid, so that the next API request gets 401.
+
+        This changes responses only when the API checks tokens, which it does when
+        ``config.require_issued_tokens`` is set or ``config.access_tokens`` is not None.
+        Tokens in ``config.access_tokens`` stay valid.
+        """
+        self._tokens.revoke_all()
 
     def seed(self, count: int) -> None:
         """Add ``count`` realistic jobs, created at spread-out times before now.

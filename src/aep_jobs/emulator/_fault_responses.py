@@ -1,4 +1,4 @@
-"""Responses of injected faults and of the rate limit, in the shapes of Adobe's API."""
+"""Responses of injected faults and of the rate limit, in the shapes of Adobe's API and IMS."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import http
 from dataclasses import replace
 
 from ._faults import Fault
-from ._responses import Response, gateway_error, problem
+from ._responses import Response, gateway_error, ims_error, problem
 
 __all__ = [
     "NOT_JSON_PAGE",
+    "ims_status_fault_response",
     "not_json_response",
     "rate_limited",
     "status_fault_response",
@@ -28,6 +29,14 @@ _GATEWAY_ERRORS = {
 _SERVICE_DETAILS = {
     500: "The export job service failed to process the request. Retry later.",
     503: "The export job service is temporarily unavailable. Retry later.",
+}
+# NOTE: Adobe documents no IMS error bodies for these statuses. The codes are RFC 6749's
+# (sections 4.1.2.1 and 5.2), except too_many_requests, which is the emulator's own.
+_IMS_ERRORS = {
+    401: "invalid_client",
+    429: "too_many_requests",
+    500: "server_error",
+    503: "temporarily_unavailable",
 }
 
 # A maintenance page as proxies and gateways send it, with status 200.
@@ -60,6 +69,25 @@ def status_fault_response(fault: Fault, request_id: str) -> Response:
     detail = _SERVICE_DETAILS.get(code, f"The export job service responded {code} {title}.")
     problem_type = f"http://ns.adobe.com/aep/errors/UPS-1007-{code}"
     return problem(code, title, detail, request_id, problem_type=problem_type, headers=headers)
+
+
+def ims_status_fault_response(fault: Fault) -> Response:
+    """Build the token endpoint's response to a ``status`` fault, in the OAuth 2.0 error shape.
+
+    A fault without a body gets ``{"error", "error_description"}``, with the error
+    ``server_error`` for a 5xx status and ``invalid_request`` for a 4xx status unless the
+    status has a code of its own.
+    """
+    code = fault.status_code
+    headers: list[tuple[bytes, bytes]] = []
+    if fault.retry_after is not None:
+        headers.append((b"retry-after", fault.retry_after.encode("latin-1")))
+    if fault.body is not None:
+        return Response(code, fault.body, headers, fault.content_type.encode("latin-1"))
+
+    error = _IMS_ERRORS.get(code, "server_error" if code >= 500 else "invalid_request")
+    description = f"the token endpoint responded {code} {_reason_phrase(code)}"
+    return ims_error(code, error, description, headers)
 
 
 def not_json_response() -> Response:

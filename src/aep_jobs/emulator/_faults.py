@@ -1,9 +1,10 @@
 """Faults the emulator can inject, the rules that choose requests for them, and lost responses.
 
-A request reaches the fault rules when it passed the gateway's header checks and the rate
-limit, and its route and method exist. Every rule whose method and route match counts the
-request and, when it has a ``share``, draws a number for it. Of the rules that choose the
-request and have not reached their ``limit``, the first injected fires.
+An API request reaches the fault rules when it passed the gateway's header checks and the
+rate limit, and its route and method exist. A token request reaches them when its method is
+POST. Every rule whose method and route match counts the request and, when it has a
+``share``, draws a number for it. Of the rules that choose the request and have not reached
+their ``limit``, the first injected fires.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any, Literal, get_args
 import msgspec
 
 __all__ = [
+    "API_ROUTES",
+    "IMS_TOKEN_ROUTE",
     "LINK_FAULT_KINDS",
     "ROUTES",
     "Fault",
@@ -46,11 +49,18 @@ _FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
 # Faults that rewrite link.next, so they apply only to GET /export/jobs.
 LINK_FAULT_KINDS: frozenset[str] = frozenset({"repeated_cursor", "foreign_next_link"})
 
-# Route templates as EmulatorStats names them, with the methods each one serves.
+# The IMS token endpoint, at the server root as on Adobe's IMS host. Its path is its template.
+IMS_TOKEN_ROUTE = "/ims/token/v3"
+
+# Route templates as EmulatorStats names them, with the methods each one serves. The API
+# routes are relative to the API root, /data/core/ups.
 ROUTES: dict[str, tuple[str, ...]] = {
     "/export/jobs": ("GET", "POST"),
     "/export/jobs/{id}": ("GET", "DELETE"),
+    IMS_TOKEN_ROUTE: ("POST",),
 }
+# The routes that a rule without a route matches: all but the token endpoint.
+API_ROUTES = frozenset(route for route in ROUTES if route != IMS_TOKEN_ROUTE)
 _METHODS = frozenset(method for methods in ROUTES.values() for method in methods)
 
 _HOST = re.compile(r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
@@ -228,7 +238,10 @@ class FaultRule:
 
     :param fault: the fault to inject.
     :param method: ``GET``, ``POST`` or ``DELETE``, or None for any.
-    :param route: ``/export/jobs`` or ``/export/jobs/{id}``, or None for any.
+    :param route: ``/export/jobs``, ``/export/jobs/{id}`` or ``/ims/token/v3`` (the IMS
+        token endpoint), or None for both API routes. A rule fires on token requests only
+        when it names ``/ims/token/v3``, so that API faults leave a client's token requests
+        alone.
     :param share: probability, from 0 to 1, that the rule fires on a matching request,
         drawn from a generator seeded with the emulator's ``seed``.
     :param requests: 1-based numbers of the matching requests to fire on, such as
@@ -254,9 +267,7 @@ class FaultRule:
         if method is not None and method not in _METHODS:
             raise ValueError(f"method must be GET, POST, DELETE or None, got {method!r}")
         if route is not None and route not in ROUTES:
-            raise ValueError(
-                f"route must be {' or '.join(map(repr, ROUTES))} or None, got {route!r}"
-            )
+            raise ValueError(f"route must be {', '.join(map(repr, ROUTES))} or None, got {route!r}")
         if not (isinstance(share, (int, float)) and 0.0 <= share <= 1.0):
             raise ValueError(f"share must be between 0 and 1, got {share!r}")
         numbers = frozenset(requests)
@@ -310,9 +321,8 @@ class FaultRule:
     def _matches(self, method: str, route: str) -> bool:
         if self.fault.kind in LINK_FAULT_KINDS and (method, route) != ("GET", "/export/jobs"):
             return False
-        return (self.method is None or self.method == method) and (
-            self.route is None or self.route == route
-        )
+        route_matches = route in API_ROUTES if self.route is None else self.route == route
+        return route_matches and (self.method is None or self.method == method)
 
     def _selects(self) -> bool:
         """Count one matching request and return whether the rule chooses it.
@@ -335,7 +345,7 @@ class LostResponse:
 
     method: str
     path: str
-    """Path with the query string, if any."""
+    """Path with the query string, if any. A token request's path has no query string."""
     route: str
     job_id: int | None
     """The job the request created, or None when it created none."""

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlencode
 import msgspec
 
 from ._config import EmulatorConfig
-from ._faults import Fault
+from ._faults import IMS_TOKEN_ROUTE, Fault
 from ._responses import (
     INVALID_REQUEST_TYPE,
     JOB_FINISHED_TYPE,
@@ -28,10 +28,12 @@ __all__ = [
     "API_ROOT",
     "JOBS_ROUTE",
     "JOB_ROUTE",
+    "BodyTooLargeError",
     "ClientDisconnectedError",
     "JobHandlers",
     "Request",
     "drain_body",
+    "read_body",
 ]
 
 Scope = MutableMapping[str, Any]
@@ -69,16 +71,22 @@ class Request:
 
     @property
     def full_path(self) -> str:
-        """Path with the query string, if any."""
+        """Path with the query string, if any, as the request log and the logs show it.
+
+        A token request's query string is left out, because a client may have sent its
+        client secret there.
+        """
         query = self.scope.get("query_string", b"").decode("latin-1")
-        return f"{self.path}?{query}" if query else self.path
+        if not query or self.route == IMS_TOKEN_ROUTE:
+            return self.path
+        return f"{self.path}?{query}"
 
 
 class ClientDisconnectedError(Exception):
     pass
 
 
-class _BodyTooLargeError(Exception):
+class BodyTooLargeError(Exception):
     pass
 
 
@@ -190,8 +198,8 @@ class JobHandlers:
             return bad_request_error(f"Content-Type must be application/json, got {received_type}")
 
         try:
-            raw_body = await _read_body(receive)
-        except _BodyTooLargeError:
+            raw_body = await read_body(receive, MAX_BODY_SIZE)
+        except BodyTooLargeError:
             return problem(
                 413,
                 "Payload Too Large",
@@ -249,11 +257,14 @@ class JobHandlers:
         return Response(200, _CANCEL_BODY)
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def read_body(receive: Receive, max_size: int) -> bytes:
     """Read the whole request body.
 
-    A body over ``MAX_BODY_SIZE`` is still read to its end, but dropped, so that the client
-    sees the 413 response and not a reset connection or an unfinished request stream.
+    A body over ``max_size`` bytes is still read to its end, but dropped, so that the client
+    sees the error response and not a reset connection or an unfinished request stream.
+
+    :raises BodyTooLargeError: when the body is larger than ``max_size`` bytes.
+    :raises ClientDisconnectedError: when the client leaves while sending the body.
     """
     chunks: list[bytes] = []
     size = 0
@@ -263,14 +274,14 @@ async def _read_body(receive: Receive) -> bytes:
             raise ClientDisconnectedError
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
-        if size <= MAX_BODY_SIZE:
+        if size <= max_size:
             chunks.append(chunk)
         else:
             chunks.clear()
         if not message.get("more_body", False):
             break
-    if size > MAX_BODY_SIZE:
-        raise _BodyTooLargeError
+    if size > max_size:
+        raise BodyTooLargeError
     return b"".join(chunks)
 
 

@@ -1,7 +1,8 @@
-"""HTTP responses of the emulator, and the two error body styles of Adobe's API.
+"""HTTP responses of the emulator, and the three error body styles of Adobe's services.
 
 The API gateway responds with ``{"error_code": ..., "message": ...}``. The service behind
 it responds with problem details: ``{"type", "title", "status", "detail", "requestId"}``.
+The IMS token endpoint responds with OAuth 2.0 errors: ``{"error", "error_description"}``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = [
     "Response",
     "bad_request_error",
     "gateway_error",
+    "ims_error",
     "problem",
 ]
 
@@ -66,6 +68,14 @@ class Response:
 
 def gateway_error(status: int, error_code: str, message: str) -> Response:
     return Response(status, _encode({"error_code": error_code, "message": message}))
+
+
+def ims_error(
+    status: int, error: str, description: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> Response:
+    """Build an OAuth 2.0 error response (RFC 6749, section 5.2) as Adobe IMS sends them."""
+    body = _encode({"error": error, "error_description": description})
+    return Response(status, body, headers or [])
 
 
 def problem(

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from ._app import API_ROOT
 from ._emulator import Emulator
+from ._faults import IMS_TOKEN_ROUTE
 
 if TYPE_CHECKING:
     from ._http_server import ServerState
@@ -118,6 +119,11 @@ class EmulatorServer:
     def base_url(self) -> str:
         """Base URL of the API, such as ``http://127.0.0.1:8123/data/core/ups``."""
         return f"{self.root_url}{API_ROOT}"
+
+    @property
+    def ims_url(self) -> str:
+        """URL of the IMS token endpoint, such as ``http://127.0.0.1:8123/ims/token/v3``."""
+        return f"{self.root_url}{IMS_TOKEN_ROUTE}"
 
     def start(self) -> None:
         """Bind the socket, start the server in a daemon thread and wait until it serves.
