@@ -15,6 +15,7 @@ import pytest
 import respx
 
 from aep_jobs import (
+    ApiError,
     AuthenticationError,
     ConfigurationError,
     ExportJobsClient,
@@ -599,3 +600,17 @@ def test_client_tls_off_warns(caplog: pytest.LogCaptureFixture) -> None:
         f"TLS certificate verification is off for {BASE_URL}: the access token can be read "
         "by anyone who can intercept the connection"
     )
+
+
+async def test_redirect_not_followed(router: respx.MockRouter) -> None:
+    elsewhere = router.get("https://collector.example/steal").respond(200, json=JOB)
+    router.get(f"{BASE_URL}/export/jobs/722").respond(
+        302, headers={"location": "https://collector.example/steal"}
+    )
+
+    async with api_client("static-token") as client:
+        with pytest.raises(ApiError) as caught:
+            await client.get(722)
+
+    assert caught.value.status_code == 302
+    assert elsewhere.called is False
