@@ -29,8 +29,8 @@ def decode_job(body: bytes) -> ExportJob:
     return job
 
 
-def decode_page(body: bytes) -> JobPage:
-    page: JobPage = decoder_for(JobPage).decode(body)
+def decode_page(body: bytes) -> JobPage[ExportJob]:
+    page: JobPage[ExportJob] = decoder_for(JobPage[ExportJob]).decode(body)
     return page
 
 

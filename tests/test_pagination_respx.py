@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from aep_jobs import ExportJobsClient, JobIterator, PaginationError, ServerError
+from aep_jobs import ExportJob, ExportJobsClient, JobIterator, PaginationError, ServerError
 
 pytestmark = pytest.mark.anyio
 
@@ -45,11 +45,11 @@ def serve_three_pages(router: respx.MockRouter) -> list[respx.Route]:
     ]
 
 
-async def collect_ids(jobs: JobIterator) -> list[int]:
+async def collect_ids(jobs: JobIterator[ExportJob]) -> list[int]:
     return [job.id async for job in jobs]
 
 
-async def append_ids(jobs: JobIterator, ids: list[int]) -> None:
+async def append_ids(jobs: JobIterator[ExportJob], ids: list[int]) -> None:
     """Append the id of each job to ``ids`` as it arrives, so that ids survive an error."""
     async for job in jobs:
         ids.append(job.id)

@@ -17,6 +17,7 @@ from .auth import (
     TokenError,
     TokenProvider,
 )
+from .bulk import BulkOutcome, BulkProgress, BulkRun, BulkSummary, OutcomeStatus, collect
 from .client import ExportJobsClient
 from .config import (
     DEFAULT_DEADLINE,
@@ -77,6 +78,7 @@ from .models import (
 )
 from .pagination import JobIterator, PageIterator
 from .retry import RETRYABLE_STATUSES, RetryBudget, RetryPolicy
+from .waiting import JobFailedError, WaitResults, WaitTimeoutError
 
 __version__ = "0.1.0"
 
@@ -99,6 +101,10 @@ __all__ = [
     "ApiError",
     "AuthenticationError",
     "BadRequestError",
+    "BulkOutcome",
+    "BulkProgress",
+    "BulkRun",
+    "BulkSummary",
     "CancelResult",
     "ClientClosedError",
     "ComputeGatewayJobId",
@@ -115,6 +121,7 @@ __all__ = [
     "ExportJobsClient",
     "JobDestination",
     "JobError",
+    "JobFailedError",
     "JobFilter",
     "JobIterator",
     "JobMetrics",
@@ -124,6 +131,7 @@ __all__ = [
     "MergePolicy",
     "NotFoundError",
     "OAuthServerToServer",
+    "OutcomeStatus",
     "OutcomeUnknownError",
     "PageInfo",
     "PageIterator",
@@ -149,6 +157,9 @@ __all__ = [
     "TokenProvider",
     "TransportError",
     "TransportTimeoutError",
+    "WaitResults",
+    "WaitTimeoutError",
+    "collect",
     "decoder_for",
     "parse_export_request",
 ]

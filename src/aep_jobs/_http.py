@@ -334,6 +334,11 @@ class Sender:
         )
 
         content = response.content
+        # httpx's response and its stream refer to each other, so only the garbage
+        # collector frees them, and the body with them: emptying the stream (the response is
+        # closed, nothing reads it again) frees a 1 MB page body as soon as it is decoded.
+        # Measured by benchmarks/listing.py: 1,000,000 jobs peaked at 161 MB before, 51 MB after.
+        response.stream = httpx.ByteStream(b"")
         if response.status_code not in ok:
             raise _api_error(
                 operation, response.status_code, response.headers, content, server_request_id

@@ -25,7 +25,7 @@ import anyio
 import httpx
 import msgspec
 
-from ._safety import is_header_safe, service_url_problem
+from ._safety import is_header_safe, service_url_problem, tls_verification
 from .errors import AepJobsError, ApiError, ConfigurationError, DecodeError, TransportError
 from .retry import RetryPolicy
 
@@ -254,7 +254,10 @@ class OAuthServerToServer:
                 ims_url,
             )
         self._http = httpx.AsyncClient(
-            transport=transport, timeout=timeout, verify=verify, follow_redirects=False
+            transport=transport,
+            timeout=timeout,
+            verify=tls_verification(verify),
+            follow_redirects=False,
         )
         self._retry = RetryPolicy() if retry is None else retry
         self._cache = _SingleFlight(self._fetch, clock)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 from msgspec import Struct, field
 
 _T = TypeVar("_T")
+#: The type that a listing decodes each job into.
+JobT = TypeVar("JobT")
 
 __all__ = [
     "AdditionalFields",
@@ -377,11 +379,12 @@ class PageLinks(_Response):
     next: str | None = None
 
 
-class JobPage(_Response):
-    """One page of a job listing."""
+class JobPage(_Response, Generic[JobT]):
+    """One page of a job listing, with its jobs as ``JobT``: :class:`ExportJob` unless the
+    listing asked for a projection (a Struct of your own with only the fields you need)."""
 
     # Required, so that a body of another shape is a decode error rather than an empty page.
-    records: list[ExportJob]
+    records: list[JobT]
     page: PageInfo | None = None
     link: PageLinks | None = None
 
@@ -484,6 +487,9 @@ def decoder_for(type_: type[_T]) -> msgspec.json.Decoder[_T]:
     Decoding is lax (``strict=False``) because real responses send integers as floats
     (``100.0``, ``1.23456789E+11``); unknown fields are ignored.
     """
+    if type_ is JobPage:
+        # A bare JobPage would leave its records as dicts: it means pages of ExportJob.
+        type_ = JobPage[ExportJob]  # type: ignore[assignment]
     decoder = _decoders.get(type_)
     if decoder is None:
         decoder = _decoders[type_] = msgspec.json.Decoder(type_, strict=False)

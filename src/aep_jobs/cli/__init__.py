@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -80,7 +81,7 @@ def _print_error(error: BaseException | str) -> None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from . import _commands, _demo
+    from . import _bulk, _commands, _demo
 
     env_names = ", ".join(ENVIRONMENT_VARIABLES.values())
     parser = argparse.ArgumentParser(
@@ -208,7 +209,96 @@ def _build_parser() -> argparse.ArgumentParser:
     cancel.add_argument("job_ids", metavar="ID", nargs="+", help="export job ids")
     _add_connection_options(cancel)
     cancel.set_defaults(run=_commands.run_cancel)
+
+    bulk_create = commands.add_parser(
+        "bulk-create",
+        help="create one export job per segment id, many at a time",
+        description=(
+            "Create one export job per segment id, read one id a line from a file or "
+            "standard input (blank lines and # comments are skipped, duplicates are reported "
+            "and sent once), with a progress bar and a final summary. A 429 pauses every "
+            "request until the server's Retry-After, and halves the requests in flight."
+        ),
+        epilog="Exit codes: 0 every job was created, 1 some failed or are unknown, "
+        "2 invalid arguments, settings or input, 130 interrupted.",
+    )
+    bulk_create.add_argument(
+        "--file",
+        required=True,
+        metavar="SEGMENTS.txt",
+        help="the segment ids, one a line; '-' reads standard input",
+    )
+    bulk_create.add_argument(
+        "--dataset-id", required=True, metavar="ID", help="the dataset that receives the exports"
+    )
+    bulk_create.add_argument(
+        "--schema",
+        default="_xdm.context.profile",
+        metavar="NAME",
+        help="the schema of the dataset (default _xdm.context.profile)",
+    )
+    bulk_create.add_argument(
+        "--segment-status",
+        action="append",
+        choices=("realized", "existing", "exited"),
+        help="profiles of each segment to export; repeat for several (default: the "
+        "server's, realized and possibly existing)",
+    )
+    bulk_create.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="after the last request, list the jobs to find out whether each create of "
+        "unknown outcome created its job",
+    )
+    _add_bulk_options(bulk_create)
+    _add_connection_options(bulk_create)
+    bulk_create.set_defaults(run=_bulk.run_bulk_create)
+
+    bulk_cancel = commands.add_parser(
+        "bulk-cancel",
+        help="cancel many export jobs at a time",
+        description=(
+            "Cancel export jobs, many at a time: the ids read one a line from a file or "
+            "standard input, or every job that a listing with --status returns, cancelled "
+            "as the listing is read."
+        ),
+        epilog="Exit codes: 0 every job was cancelled, 1 some failed, "
+        "2 invalid arguments, settings or input, 130 interrupted.",
+    )
+    source = bulk_cancel.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--file", metavar="IDS.txt", help="the job ids, one a line; '-' reads standard input"
+    )
+    source.add_argument(
+        "--status",
+        choices=("NEW",),
+        help="cancel every job with this status that the listing returns",
+    )
+    _add_bulk_options(bulk_cancel)
+    _add_connection_options(bulk_cancel)
+    bulk_cancel.set_defaults(run=_bulk.run_bulk_cancel)
     return parser
+
+
+def _add_bulk_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-concurrency",
+        type=_positive_int,
+        default=32,
+        metavar="N",
+        help="requests in flight at most, up to 100, the client's connections (default 32)",
+    )
+    parser.add_argument(
+        "--max-per-second",
+        type=_positive_float,
+        metavar="R",
+        help="requests sent per second at most (default: no limit)",
+    )
+    parser.add_argument(
+        "--report",
+        metavar="FILE.jsonl",
+        help="write one JSON object per input: index, input, status, job_id, error, reconciled",
+    )
 
 
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -237,6 +327,16 @@ def _positive_int(text: str) -> int:
     value = _integer(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
     return value
 
 

@@ -77,7 +77,7 @@ async def _write_json_lines(jobs: AsyncIterator[ExportJob]) -> None:
     out.flush()
 
 
-async def _print_table(jobs: JobIterator) -> None:
+async def _print_table(jobs: JobIterator[ExportJob]) -> None:
     """Print the jobs as a table, one page of rows at a time, as the pages arrive."""
     rich = require_rich("a table")
     console = rich.console.Console()
