@@ -115,7 +115,8 @@ async def test_prefetch_needs_context_manager(client: ExportJobsClient) -> None:
     with pytest.raises(RuntimeError) as caught:
         await pages.__anext__()
 
-    assert "must be used as 'async with client.iter_pages(prefetch=...)" in str(caught.value)
+    assert "must be used inside 'async with'" in str(caught.value)
+    assert "async with client.iter_jobs(prefetch=2) as jobs:" in str(caught.value)
 
 
 async def test_prefetch_stops_after_break(emulator: Emulator, client: ExportJobsClient) -> None:

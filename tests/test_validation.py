@@ -189,21 +189,24 @@ async def create_error(
             request_body(destination={"datasetID": "5b7c86968f7b6501e21ba9df"}),
             "destination.datasetID",
             "5b7c86968f7b6501e21ba9df",
-            "Invalid destination.datasetID '5b7c86968f7b6501e21ba9df': is not a known field",
+            "Invalid destination.datasetID '5b7c86968f7b6501e21ba9df': is not a known field; "
+            "did you mean 'datasetId'?",
             id="dataset-id-typo",
         ),
         pytest.param(
             request_body(destination={"dataset_id": "5b7c86968f7b6501e21ba9df"}),
             "destination.dataset_id",
             "5b7c86968f7b6501e21ba9df",
-            "Invalid destination.dataset_id '5b7c86968f7b6501e21ba9df': is not a known field",
+            "Invalid destination.dataset_id '5b7c86968f7b6501e21ba9df': is not a known field; "
+            "did you mean 'datasetId'?",
             id="snake-case-name",
         ),
         pytest.param(
             request_body(filter={"segment": [{"segmentId": "s1"}]}),
             "filter.segment",
             [{"segmentId": "s1"}],
-            "Invalid filter.segment [{'segmentId': 's1'}]: is not a known field",
+            "Invalid filter.segment [{'segmentId': 's1'}]: is not a known field; "
+            "did you mean 'segments'?",
             id="unknown-filter-field",
         ),
     ],
@@ -244,7 +247,10 @@ async def test_unknown_top_level_field_named(
 
     assert error.field == "evaluationinfo"
     assert error.value == {"segmentation": True}
-    assert str(error) == "Invalid evaluationinfo {'segmentation': True}: is not a known field"
+    assert str(error) == (
+        "Invalid evaluationinfo {'segmentation': True}: is not a known field; "
+        "did you mean 'evaluationInfo'?"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -527,7 +533,7 @@ def test_equal_start_and_end_accepted() -> None:
             '{"destination": {"datasetID": "5b7c"}, "schema": {"name": "_xdm.context.profile"}}',
             "destination.datasetID",
             "5b7c",
-            "Invalid destination.datasetID '5b7c': is not a known field",
+            "Invalid destination.datasetID '5b7c': is not a known field; did you mean 'datasetId'?",
             id="dataset-id-typo-str",
         ),
         pytest.param(

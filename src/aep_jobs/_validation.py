@@ -7,7 +7,10 @@ wire name), the value and what is wrong with it.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import functools
 import re
+import typing
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -254,11 +257,43 @@ def _from_msgspec_error(error: msgspec.ValidationError, source: object) -> Reque
     unknown = re.fullmatch(r"Object contains unknown field `(\w+)`", problem)
     if unknown:
         name = f"{path}.{unknown.group(1)}".lstrip(".")
-        return RequestValidationError(name, _lookup(source, name), "is not a known field")
+        return RequestValidationError(
+            name, _lookup(source, name), _unknown_field_problem(unknown.group(1))
+        )
     name = path.lstrip(".")
     if not name:
         return RequestValidationError("body", _short(source), problem)
     return RequestValidationError(name, _lookup(source, name), problem[0].lower() + problem[1:])
+
+
+def _unknown_field_problem(field: str) -> str:
+    """Return the problem text for an unknown field, with the closest known name if any."""
+    close = difflib.get_close_matches(field, _request_field_names(), n=1, cutoff=0.6)
+    if not close:
+        close = [name for name in _request_field_names() if name.lower() == field.lower()]
+    if close:
+        return f"is not a known field; did you mean {close[0]!r}?"
+    return "is not a known field of a create request; check its spelling"
+
+
+@functools.cache
+def _request_field_names() -> tuple[str, ...]:
+    """Return the wire names of every field of a create request, at any depth."""
+    names: set[str] = set()
+    pending: list[Any] = [ExportJobRequest]
+    seen: set[Any] = set()
+    while pending:
+        struct = pending.pop()
+        if struct in seen:
+            continue
+        seen.add(struct)
+        for field in msgspec.structs.fields(struct):
+            names.add(field.encode_name)
+            for part in typing.get_args(field.type) or (field.type,):
+                for inner in typing.get_args(part) or (part,):
+                    if isinstance(inner, type) and issubclass(inner, msgspec.Struct):
+                        pending.append(inner)
+    return tuple(sorted(names))
 
 
 def _lookup(source: object, path: str) -> object:

@@ -136,7 +136,8 @@ class PageIterator(Generic[JobT]):
         if self._deliveries is None:
             raise RuntimeError(
                 "A listing with prefetch fetches pages in a background task, so it must be "
-                "used as 'async with client.iter_pages(prefetch=...) as pages:'"
+                "used inside 'async with', as in 'async with client.iter_jobs(prefetch=2) as "
+                "jobs:' or 'async with client.iter_pages(prefetch=2) as pages:'"
             )
         try:
             delivery = await self._deliveries.receive()

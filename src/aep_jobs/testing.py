@@ -18,6 +18,7 @@ The marker takes the seeded job count, fault rules and any ``EmulatorConfig`` fi
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -81,7 +82,10 @@ def aep_emulator(request: pytest.FixtureRequest) -> Emulator:
     try:
         config = EmulatorConfig(**options)
     except TypeError as error:
-        raise pytest.UsageError(f"@pytest.mark.aep_emulator: {error}") from None
+        settings = ", ".join(field.name for field in dataclasses.fields(EmulatorConfig))
+        raise pytest.UsageError(
+            f"@pytest.mark.aep_emulator: {error}; it takes jobs, faults and {settings}"
+        ) from None
 
     emulator = Emulator(config)
     emulator.seed(jobs)
@@ -90,7 +94,18 @@ def aep_emulator(request: pytest.FixtureRequest) -> Emulator:
             raise pytest.UsageError(
                 f"@pytest.mark.aep_emulator faults must be FaultRule objects, not {rule!r}"
             )
-        emulator.inject(rule)
+        # pytest builds the marker once for every run of the test (each backend, each
+        # parameter), and a rule counts the requests it saw, so each run gets a fresh copy.
+        emulator.inject(
+            FaultRule(
+                rule.fault,
+                method=rule.method,
+                route=rule.route,
+                share=rule.share,
+                requests=rule.requests,
+                limit=rule.limit,
+            )
+        )
     return emulator
 
 
