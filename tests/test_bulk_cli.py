@@ -147,10 +147,11 @@ def test_create_concurrency_above_pool(
     segments_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     arguments = ["bulk-create", "--emulator", "--file", str(segments_file), "--dataset-id", "d"]
-    code = main([*arguments, "--max-concurrency", "500"])
+    with pytest.raises(SystemExit) as caught:
+        main([*arguments, "--max-concurrency", "500"])
 
-    assert code == EXIT_USAGE
-    assert "max_connections (100)" in capsys.readouterr().err
+    assert caught.value.code == EXIT_USAGE
+    assert "expected at most 100, the connections of a client" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("value", ["0", "-2", "abc", "inf"])
@@ -229,3 +230,40 @@ def test_bulk_help_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert "requests in flight at most, up to 100, the client's connections (default 32)" in text
     assert "requests sent per second at most (default: no limit)" in text
     assert "Exit codes: 0 every job was created, 1 some failed or are unknown" in text
+
+
+def test_empty_dataset_rejected_before_sending(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    segments = tmp_path / "segments.txt"
+    segments.write_text("segment-1\n")
+
+    with pytest.raises(SystemExit) as caught:
+        main(["bulk-create", "--emulator", "--file", str(segments), "--dataset-id", " "])
+
+    assert caught.value.code == 2
+    assert "--dataset-id: expected a non-empty value" in capsys.readouterr().err
+
+
+def test_concurrency_past_pool_rejected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    segments = tmp_path / "segments.txt"
+    segments.write_text("segment-1\n")
+
+    with pytest.raises(SystemExit) as caught:
+        main(
+            [
+                "bulk-create",
+                "--emulator",
+                "--file",
+                str(segments),
+                "--dataset-id",
+                "d1",
+                "--max-concurrency",
+                "101",
+            ]
+        )
+
+    assert caught.value.code == 2
+    assert "expected at most 100, the connections of a client, got '101'" in (
+        capsys.readouterr().err
+    )

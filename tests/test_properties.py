@@ -935,8 +935,11 @@ def respond_to_job_request(request: httpx.Request) -> httpx.Response:
 @given(job_id=job_ids)
 def test_job_ids_validated_before_sending(job_id: Any) -> None:
     server = MockServer(respond_to_job_request)
-    valid = (type(job_id) is int and job_id >= 0) or (
-        isinstance(job_id, str) and re.fullmatch(r"[0-9]+", job_id, flags=re.ASCII) is not None
+    # Job ids are 64-bit integers: larger ones are rejected before sending.
+    valid = (type(job_id) is int and 0 <= job_id < 2**63) or (
+        isinstance(job_id, str)
+        and re.fullmatch(r"[0-9]+", job_id, flags=re.ASCII) is not None
+        and int(job_id) < 2**63
     )
 
     got, cancelled = anyio.run(get_and_cancel, server, job_id)

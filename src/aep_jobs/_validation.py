@@ -33,6 +33,8 @@ _RFC3339 = re.compile(
 )
 _JSON_PATH = re.compile(r" - at `\$((?:\.[A-Za-z_][\w]*|\[\d+\])*)`$")
 _DIGITS = re.compile(r"[0-9]+")
+# Export job ids are 64-bit integers (int64 in Adobe's spec).
+_MAX_ID = 2**63 - 1
 
 _request_decoder = msgspec.json.Decoder(ExportJobRequest)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -164,11 +166,12 @@ def check_list_arguments(limit: object, offset: object, status: object) -> str |
 def check_job_id(job_id: object) -> str:
     """Return a job id as the text that goes into the URL path.
 
-    :raises RequestValidationError: the id is not a non-negative integer or a string of digits
+    :raises RequestValidationError: the id is not a non-negative integer or a string of digits,
+        or does not fit the API's 64-bit ids
     """
-    if isinstance(job_id, int) and not isinstance(job_id, bool) and job_id >= 0:
+    if isinstance(job_id, int) and not isinstance(job_id, bool) and 0 <= job_id <= _MAX_ID:
         return str(job_id)
-    if isinstance(job_id, str) and _DIGITS.fullmatch(job_id):
+    if isinstance(job_id, str) and _DIGITS.fullmatch(job_id) and int(job_id) <= _MAX_ID:
         return job_id
     raise RequestValidationError("job_id", job_id, "expected an export job id such as 722")
 

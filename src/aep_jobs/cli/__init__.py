@@ -16,7 +16,12 @@ from collections.abc import Sequence
 import anyio
 
 from .. import __version__
-from ..config import ALLOW_INSECURE_HTTP_VARIABLE, API_KEY_ALIAS, ENVIRONMENT_VARIABLES
+from ..config import (
+    ALLOW_INSECURE_HTTP_VARIABLE,
+    API_KEY_ALIAS,
+    DEFAULT_MAX_CONNECTIONS,
+    ENVIRONMENT_VARIABLES,
+)
 from ..errors import AepJobsError, ConfigurationError, RequestValidationError
 
 __all__ = ["main"]
@@ -229,10 +234,15 @@ def _build_parser() -> argparse.ArgumentParser:
         help="the segment ids, one a line; '-' reads standard input",
     )
     bulk_create.add_argument(
-        "--dataset-id", required=True, metavar="ID", help="the dataset that receives the exports"
+        "--dataset-id",
+        required=True,
+        type=_text,
+        metavar="ID",
+        help="the dataset that receives the exports",
     )
     bulk_create.add_argument(
         "--schema",
+        type=_text,
         default="_xdm.context.profile",
         metavar="NAME",
         help="the schema of the dataset (default _xdm.context.profile)",
@@ -283,7 +293,7 @@ def _build_parser() -> argparse.ArgumentParser:
 def _add_bulk_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-concurrency",
-        type=_positive_int,
+        type=_connection_count,
         default=32,
         metavar="N",
         help="requests in flight at most, up to 100, the client's connections (default 32)",
@@ -321,6 +331,21 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
         help="read the settings from the JSON configuration file of the aepp package "
         "instead of the environment",
     )
+
+
+def _text(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a non-empty value")
+    return text
+
+
+def _connection_count(text: str) -> int:
+    value = _positive_int(text)
+    if value > DEFAULT_MAX_CONNECTIONS:
+        raise argparse.ArgumentTypeError(
+            f"expected at most {DEFAULT_MAX_CONNECTIONS}, the connections of a client, got {text!r}"
+        )
+    return value
 
 
 def _positive_int(text: str) -> int:
