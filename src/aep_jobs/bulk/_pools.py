@@ -1,7 +1,7 @@
 """Connection pools for a bulk run: several small httpx pools instead of one large one.
 
 httpcore 1.0.9's connection pool (under httpx 0.29) slows down as requests pile into it.
-Each time a request enters or leaves, the pool polls the socket of every connection. It
+Each time a request enters or leaves, the pool polls the socket of every idle connection. It
 counts connections in a loop nested in another, so its work grows with the square of their
 number. It may also hand one idle connection to several waiting requests, and all but one
 of them then go round again. Past ``max_keepalive_connections`` open connections it closes
@@ -27,8 +27,8 @@ import httpx
 if TYPE_CHECKING:
     from ..client import ExportJobsClient
 
-#: Requests in flight through one pool. 8 gave the highest rate of 4, 8 and 16, at 32 and at
-#: 128 requests in flight (``benchmarks/bulk.py``, 2-vCPU VM).
+#: Requests in flight through one pool. At 128 requests in flight, pools of 8 ran faster than
+#: pools of 4 or 16, and 1.9 times as fast as one pool ("pool size" in benchmarks/README.md).
 REQUESTS_PER_POOL = 8
 
 
