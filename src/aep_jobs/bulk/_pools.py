@@ -21,7 +21,6 @@ import math
 from typing import TYPE_CHECKING
 
 import anyio
-import httpcore
 import httpx
 
 if TYPE_CHECKING:
@@ -101,4 +100,8 @@ def _sends_through_httpx_pool(client: ExportJobsClient) -> bool:
     # client given a transport, as the run's own clients are.
     if getattr(client._http, "_mounts", None):
         return False
+    # Imported here: httpx imports httpcore only when it makes a transport, and importing it
+    # with aep_jobs took about 100 ms of its import time (benchmarks/startup.py).
+    import httpcore
+
     return type(getattr(transport, "_pool", None)) is httpcore.AsyncConnectionPool
