@@ -233,24 +233,6 @@ async def aep_jobs(options: Options, meter: Meter) -> None:
     await _iterate_jobs(options, meter, job_type=ExportJob)
 
 
-async def aep_jobs_fastfollow(options: Options, meter: Meter) -> None:
-    """``iter_jobs`` into full Structs, with the cheaper next-link handling of
-    ``_follow_prototype.py`` in place of the library's."""
-    import _follow_prototype
-
-    _follow_prototype.install()
-    await _iterate_jobs(options, meter, job_type=ExportJob)
-
-
-async def aep_jobs_nocycle(options: Options, meter: Meter) -> None:
-    """``iter_jobs`` into full Structs, with each response's reference cycle broken as
-    ``_cycle_prototype.py`` does."""
-    import _cycle_prototype
-
-    _cycle_prototype.install()
-    await _iterate_jobs(options, meter, job_type=ExportJob)
-
-
 async def aep_jobs_projection(options: Options, meter: Meter) -> None:
     """``iter_jobs`` into a 3-field projection."""
     await _iterate_jobs(options, meter, job_type=JobSummary)
@@ -362,8 +344,6 @@ ASYNC_VARIANTS: dict[str, AsyncVariant] = {
     "httpx-msgspec": httpx_msgspec,
     "aiohttp-msgspec": aiohttp_msgspec,
     "aep_jobs": aep_jobs,
-    "aep_jobs-fastfollow": aep_jobs_fastfollow,
-    "aep_jobs-nocycle": aep_jobs_nocycle,
     "aep_jobs-projection": aep_jobs_projection,
     "aep_jobs-aiohttp": aep_jobs_aiohttp,
     "aep_jobs-aiohttp-projection": aep_jobs_aiohttp_projection,
@@ -384,8 +364,6 @@ PRELOAD = {
     "aepp": ["aepp", "aepp.segmentation"],
     "requests-json": ["requests"],
     "httpx-pydantic": ["_pydantic_models"],
-    "aep_jobs-fastfollow": ["_follow_prototype"],
-    "aep_jobs-nocycle": ["_cycle_prototype"],
 }
 
 

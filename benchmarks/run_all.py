@@ -36,8 +36,6 @@ THROUGHPUT_VARIANTS = [
     "httpx-bytes",
     "httpx-msgspec",
     "aep_jobs",
-    "aep_jobs-fastfollow",
-    "aep_jobs-nocycle",
     "aep_jobs-projection",
     "aep_jobs-prefetch",
     "aep_jobs-aiohttp",
@@ -50,18 +48,12 @@ THROUGHPUT_VARIANTS = [
 # The hand-written httpx and msgspec loop that every ratio compares with.
 FLOOR = "httpx-msgspec"
 # Variants that are aep_jobs itself, for the memory check.
-LIBRARY_VARIANTS = [
-    name
-    for name in THROUGHPUT_VARIANTS
-    if name.startswith("aep_jobs") and name not in ("aep_jobs-fastfollow", "aep_jobs-nocycle")
-]
+LIBRARY_VARIANTS = [name for name in THROUGHPUT_VARIANTS if name.startswith("aep_jobs")]
 SECTIONS = ["small", "million", "overhead", "prefetch", "startup"]
 # Variants timed in alternation with the floor, many rounds, for the library's overhead.
 OVERHEAD_VARIANTS = [
     FLOOR,
     "aep_jobs",
-    "aep_jobs-fastfollow",
-    "aep_jobs-nocycle",
     "aep_jobs-aiohttp",
     "aiohttp-msgspec",
 ]
