@@ -1,7 +1,7 @@
 """Token providers: where the bearer token comes from, and how it is renewed.
 
 The client asks its :class:`TokenProvider` for a token before every request. After a 401 it
-calls the provider's ``invalidate`` (when the provider has one), asks again and retries the
+calls the provider's ``invalidate`` (when the provider has one), gets a new token and retries the
 request once.
 
 - :class:`StaticToken`: one fixed token.
@@ -128,7 +128,7 @@ class StaticToken:
 
 
 class TokenCallback:
-    """Tokens from a function of yours, e.g. one that reads a vault or asks another service.
+    """Tokens from a function of yours, e.g. one that reads a vault or calls another service.
 
     The function, synchronous or asynchronous, is called for the first request, and again
     after the API rejects its token with a 401 or after ``max_age`` seconds. Concurrent
@@ -268,7 +268,7 @@ class OAuthServerToServer:
         return await self._cache.get()
 
     async def invalidate(self, token: str) -> None:
-        """Forget ``token`` so that the next request asks IMS for a new one."""
+        """Forget ``token`` so that the next request gets a new one from IMS."""
         self._cache.invalidate(token)
 
     async def aclose(self) -> None:
@@ -335,7 +335,7 @@ class _SingleFlight:
     """A cached token that one task at a time renews, while the others wait for it.
 
     Tasks that waited during a renewal get its result: the new token, or the same error, so
-    that a failing token service sees one request, not one per waiting task.
+    that a failing token service receives one request, not one per waiting task.
     """
 
     def __init__(

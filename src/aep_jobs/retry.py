@@ -30,8 +30,8 @@ __all__ = ["RETRYABLE_STATUSES", "SAFE_CREATE_STATUSES", "RetryBudget", "RetryPo
 #: HTTP statuses after which a call is retried.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
-#: HTTP statuses after which a create is retried without ``retry_creates``: the server says
-#: that it did not process the request (too many requests, service unavailable).
+#: HTTP statuses after which a create is retried without ``retry_creates``, because they mean
+#: that the server did not process the request (too many requests, service unavailable).
 SAFE_CREATE_STATUSES = frozenset({429, 503})
 
 # httpx errors raised before any byte of the request reached the server.
@@ -49,7 +49,7 @@ _TRANSIENT_ERRORS = (
 
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
-    """How a call is retried.
+    """The retry policy of a call.
 
     :param max_attempts: attempts per call, the first included; 1 turns retries off
     :param initial_backoff: seconds, the ceiling of the first random delay
@@ -112,7 +112,7 @@ class RetryPolicy:
         """Check whether the server certainly did not act on a failed create.
 
         That is so when the connection failed before the request was sent, or when the server
-        answered 429 or 503.
+        responded 429 or 503.
         """
         if status_code is not None:
             return status_code in SAFE_CREATE_STATUSES
@@ -150,7 +150,7 @@ class RetryBudget:
         return cls(capacity=0, retry_cost=0, timeout_retry_cost=0, success_refund=0)
 
     def withdraw(self, *, expensive: bool) -> bool:
-        """Take the cost of one retry out of the bucket, if it holds enough.
+        """Take the cost of one retry out of the bucket, if it contains enough.
 
         :param expensive: the retry follows a timeout or a 429
         :return: whether the retry may go ahead
