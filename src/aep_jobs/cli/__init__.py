@@ -86,7 +86,7 @@ def _print_error(error: BaseException | str) -> None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from . import _bulk, _commands, _demo
+    from . import _bulk, _commands, _demo, _emulator
 
     env_names = ", ".join(ENVIRONMENT_VARIABLES.values())
     parser = argparse.ArgumentParser(
@@ -214,6 +214,49 @@ def _build_parser() -> argparse.ArgumentParser:
     cancel.add_argument("job_ids", metavar="ID", nargs="+", help="export job ids")
     _add_connection_options(cancel)
     cancel.set_defaults(run=_commands.run_cancel)
+
+    emulator = commands.add_parser(
+        "emulator",
+        help="serve the API's emulator on loopback for your own manual tests",
+        description=(
+            "Serve the emulator of the export jobs API and of Adobe IMS's token endpoint on "
+            "127.0.0.1 until interrupted, and print the settings that point a client at it."
+        ),
+        epilog=_EXIT_CODES,
+    )
+    emulator.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="loopback address to listen on: 127.0.0.1, ::1 or localhost (default 127.0.0.1)",
+    )
+    emulator.add_argument(
+        "--port", type=_non_negative_int, default=0, help="TCP port; 0 picks a free one (default 0)"
+    )
+    emulator.add_argument(
+        "--jobs", type=_non_negative_int, default=1000, help="jobs to seed (default 1000)"
+    )
+    emulator.add_argument(
+        "--latency", type=float, default=0.0, help="seconds added to every request (default 0)"
+    )
+    emulator.add_argument(
+        "--processing-after",
+        type=float,
+        default=0.5,
+        help="seconds until a created job is PROCESSING (default 0.5)",
+    )
+    emulator.add_argument(
+        "--finish-after",
+        type=float,
+        default=2.0,
+        help="seconds until a created job is SUCCEEDED or FAILED (default 2)",
+    )
+    emulator.add_argument(
+        "--failure-share",
+        type=float,
+        default=0.1,
+        help="share of created jobs that end FAILED, from 0 to 1 (default 0.1)",
+    )
+    emulator.set_defaults(run=_emulator.run_emulator)
 
     bulk_create = commands.add_parser(
         "bulk-create",
