@@ -227,7 +227,7 @@ async def test_ims_refusal_names_check(
     assert error.hint == hint
     assert str(error).startswith(
         f"Could not request an access token from Adobe IMS for client id {CLIENT_ID}: "
-        "Adobe IMS refused to issue a token: "
+        "Adobe IMS rejected the token request: "
     )
     assert str(error).endswith(f"; {hint}")
     assert SECRET not in str(error)

@@ -462,7 +462,7 @@ async def post_form(
     *,
     retry: RetryPolicy,
 ) -> T:
-    """Post a form to a service other than the API, e.g. Adobe IMS, and decode the answer.
+    """Post a form to a service other than the API, e.g. Adobe IMS, and decode the response.
 
     The request carries no API headers and no token. It is retried like a GET, because
     repeating it is harmless, and it has no retry budget of its own.

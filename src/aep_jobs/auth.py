@@ -420,7 +420,7 @@ def _ims_error(operation: str, error: ApiError) -> TokenError:
         operation,
         error.status_code,
         error=ims_code,
-        message=f"Adobe IMS refused to issue a token: {error.message}",
+        message=f"Adobe IMS rejected the token request: {error.message}",
         hint=hint,
     )
 

@@ -48,7 +48,7 @@ class Operation(Protocol):
     async def send(self, client: ExportJobsClient, item: Any) -> SendResult:
         """Send ``item`` once and return what happened.
 
-        :raises RateLimitError: the server answered 429, and did not act on the request
+        :raises RateLimitError: the server responded 429, and did not act on the request
         """
         ...
 
@@ -84,7 +84,7 @@ class CreateOperation:
                 started_at=error.started_at,
             )
         except DecodeError as error:
-            # The server answered 200, so the job exists, but its id could not be read.
+            # The server responded 200, so the job exists, but its id could not be read.
             return SendResult(
                 OutcomeStatus.UNKNOWN,
                 error=error,

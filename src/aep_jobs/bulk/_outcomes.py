@@ -22,7 +22,7 @@ class OutcomeStatus(str, enum.Enum):
     CREATED = "created"
     #: The server accepted the cancellation of the job.
     CANCELLED = "cancelled"
-    #: The request failed and the server did not act on it; ``BulkOutcome.error`` says why.
+    #: The request failed and the server did not act on it; ``BulkOutcome.error`` gives the reason.
     FAILED = "failed"
     #: A create whose outcome is unknown: the job may exist. Without reconciliation, list
     #: the jobs before creating it again.

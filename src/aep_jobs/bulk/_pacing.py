@@ -1,6 +1,6 @@
 """How fast a bulk run sends: the AIMD concurrency limit, the shared 429 pause, the request rate.
 
-Every worker of a run asks these three in turn before each request, so together they decide
+Every worker of a run consults these three in turn before each request, so together they decide
 when the next request goes out.
 """
 
@@ -40,7 +40,7 @@ class ConcurrencyLimit:
 
     @property
     def slots(self) -> anyio.CapacityLimiter:
-        """The limiter that a worker holds while its request is in flight."""
+        """The limiter slot that a worker keeps while its request is in flight."""
         return self._slots
 
     def record_success(self) -> None:

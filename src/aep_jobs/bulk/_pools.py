@@ -17,6 +17,7 @@ and deadline.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING
 
@@ -51,13 +52,9 @@ def open_pools(client: ExportJobsClient, count: int) -> list[ExportJobsClient]:
     sender = client._sender
     settings = client.settings
     return [
-        ExportJobsClient(
-            org_id=settings.org_id,
-            api_key=settings.api_key,
-            sandbox=settings.sandbox,
-            token=sender._token,
-            base_url=settings.base_url,
-            allow_insecure_http=settings.allow_insecure_http,
+        ExportJobsClient.from_settings(
+            # The run's clients share the parent's token provider, so one token serves all.
+            dataclasses.replace(settings, token=sender._token),
             timeout=client._http.timeout,
             page_size=client.page_size,
             transport=httpx.AsyncHTTPTransport(
