@@ -188,3 +188,66 @@ async def test_wait_many_stops_polling_on_exit(
     await anyio.sleep(0.3)
 
     assert emulator.stats.total_requests == requests
+
+
+async def test_wait_on_poll_sees_each_status(client: ExportJobsClient) -> None:
+    created = await client.create(REQUEST)
+    seen: list[tuple[int, str]] = []
+
+    with anyio.fail_after(10):
+        job = await client.wait(
+            created.id,
+            poll_interval=0.01,
+            max_poll_interval=0.02,
+            on_poll=lambda polled: seen.append((polled.id, polled.status)),
+        )
+
+    assert len(seen) >= 2
+    assert {job_id for job_id, _ in seen} == {created.id}
+    assert seen[0][1] in ("NEW", "PROCESSING")
+    assert seen[-1] == (created.id, job.status)
+
+
+async def test_wait_on_poll_must_be_callable(client: ExportJobsClient) -> None:
+    with pytest.raises(RequestValidationError) as caught:
+        await client.wait(1, on_poll="print")  # type: ignore[arg-type]
+
+    assert caught.value.field == "on_poll"
+    assert str(caught.value) == "Invalid on_poll 'print': expected a function that takes a job"
+
+
+async def test_wait_many_continues_after_error(client: ExportJobsClient) -> None:
+    created = [await client.create(REQUEST) for _ in range(3)]
+    polled: set[int] = set()
+    jobs: list[int] = []
+    errors: list[NotFoundError] = []
+
+    with anyio.fail_after(20):
+        async with client.wait_many(
+            [987654, *(job.id for job in created)],
+            poll_interval=0.02,
+            on_poll=lambda job: polled.add(job.id),
+        ) as finished:
+            while True:
+                try:
+                    async for job in finished:
+                        jobs.append(job.id)
+                except NotFoundError as error:
+                    errors.append(error)
+                    continue
+                break
+
+    assert sorted(jobs) == sorted(job.id for job in created)
+    assert len(errors) == 1
+    assert errors[0].job_id == "987654"
+    assert polled == {job.id for job in created}
+
+
+async def test_get_and_cancel_errors_carry_job_id(client: ExportJobsClient) -> None:
+    with pytest.raises(NotFoundError) as get_error:
+        await client.get(987654)
+    with pytest.raises(NotFoundError) as cancel_error:
+        await client.cancel("987655")
+
+    assert get_error.value.job_id == "987654"
+    assert cancel_error.value.job_id == "987655"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
 import os
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, overload
 
@@ -28,7 +29,13 @@ from .config import (
     Settings,
     TokenSource,
 )
-from .errors import ConfigurationError, DecodeError, OutcomeUnknownError, RequestValidationError
+from .errors import (
+    AepJobsError,
+    ConfigurationError,
+    DecodeError,
+    OutcomeUnknownError,
+    RequestValidationError,
+)
 from .models import CancelResult, ExportJob, ExportJobRequest, JobPage, JobT, encode_request
 from .pagination import JobIterator, PageIterator
 from .retry import RetryBudget, RetryPolicy
@@ -62,7 +69,7 @@ class ExportJobsClient:
     :param org_id: the IMS organization id, e.g. ``1BD6382559DF0C130A49422D@AdobeOrg``
     :param api_key: the API key, which is the Developer Console project's client id
     :param sandbox: the sandbox name, e.g. ``prod``
-    :param token: an access token, a :class:`~aep_jobs.auth.TokenProvider`, or a function
+    :param token: an access token, a [`TokenProvider`][aep_jobs.TokenProvider], or a function
         (synchronous or asynchronous) that returns a token
     :param client_secret: instead of ``token``: the project's client secret, so that the
         client gets and renews tokens from Adobe IMS (OAuth server-to-server)
@@ -78,7 +85,7 @@ class ExportJobsClient:
     :param retry: the retry policy of calls that do not give their own
         (``RetryPolicy.disabled()`` turns retries off)
     :param retry_budget: the token bucket that limits retries across all calls of this client;
-        a new :class:`RetryBudget` when ``None``, ``RetryBudget.unlimited()`` for no limit
+        a new [`RetryBudget`][aep_jobs.RetryBudget] when ``None``, ``RetryBudget.unlimited()`` for no limit
     :param deadline: seconds that one call may take in all, retries and backoff included;
         ``None`` for no limit. Calls may set their own.
     :param max_connections: the most connections open at once, and so the most requests in
@@ -183,9 +190,9 @@ class ExportJobsClient:
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> ExportJobsClient:
-        """Create a client from :class:`~aep_jobs.config.Settings`.
+        """Create a client from [`Settings`][aep_jobs.Settings].
 
-        :param options: the other arguments of :class:`ExportJobsClient`, e.g. ``timeout``
+        :param options: the other arguments of [`ExportJobsClient`][aep_jobs.ExportJobsClient], e.g. ``timeout``
         """
         return cls(
             org_id=settings.org_id,
@@ -208,7 +215,7 @@ class ExportJobsClient:
         names: Mapping[str, str] | None = None,
         **options: Any,
     ) -> ExportJobsClient:
-        """Create a client from environment variables (see :data:`ENVIRONMENT_VARIABLES`).
+        """Create a client from environment variables (see [`ENVIRONMENT_VARIABLES`][aep_jobs.ENVIRONMENT_VARIABLES]).
 
         :param names: variable names to read instead of the standard ones, by setting
         :raises ConfigurationError: listing every missing or invalid variable
@@ -284,8 +291,8 @@ class ExportJobsClient:
         :param limit: the maximum number of jobs on the page; the server chooses when ``None``
         :param offset: the cursor of the page, from a previous page's next link
         :param status: only jobs with this status: ``NEW``, ``SUCCEEDED`` or ``FAILED``
-        :param job_type: the Struct each job decodes into: :class:`ExportJob`, or a projection
-            of your own that names only the fields you need (see :meth:`iter_jobs`)
+        :param job_type: the Struct each job decodes into: [`ExportJob`][aep_jobs.ExportJob], or a projection
+            of your own that names only the fields you need (see [`iter_jobs`][aep_jobs.ExportJobsClient.iter_jobs])
         :param retry: the retry policy of this call, instead of the client's
         :param deadline: seconds for this call, retries included, instead of the client's
         :raises RequestValidationError: an argument is invalid; nothing was sent
@@ -340,7 +347,7 @@ class ExportJobsClient:
         Each page is requested when the caller asks for it. The iteration ends at a page with
         no jobs or with no next link.
 
-        :param job_type: the Struct each job decodes into (see :meth:`iter_jobs`)
+        :param job_type: the Struct each job decodes into (see [`iter_jobs`][aep_jobs.ExportJobsClient.iter_jobs])
         :param page_size: jobs per page (the client's ``page_size`` by default)
         :param status: only jobs with this status: ``NEW``, ``SUCCEEDED`` or ``FAILED``
         :param offset: start from this cursor, e.g. the ``cursor`` of an interrupted iterator
@@ -421,15 +428,15 @@ class ExportJobsClient:
         """Iterate over export jobs, newest first, fetching pages as they are needed.
 
         Only the current page is held in memory (and ``prefetch`` more). The parameters are
-        those of :meth:`iter_pages`, plus:
+        those of [`iter_pages`][aep_jobs.ExportJobsClient.iter_pages], plus:
 
         :param job_type: the Struct each job decodes into. A projection, a
             ``msgspec.Struct`` of your own with ``rename="camel"`` and only the fields you
             need (for example ``id: int``, ``status: str``, ``creation_time: int``), decodes
-            faster than :class:`ExportJob`, because the rest of each job is skipped.
+            faster than [`ExportJob`][aep_jobs.ExportJob], because the rest of each job is skipped.
         :param max_items: stop after this many jobs
         :param skip: leave out this many jobs of the first page; with ``offset``, this resumes
-            an earlier iterator exactly (see :class:`JobIterator`)
+            an earlier iterator exactly (see [`JobIterator`][aep_jobs.JobIterator])
         """
         _check_maximum("max_items", max_items)
         if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
@@ -461,17 +468,18 @@ class ExportJobsClient:
         :raises RequestValidationError: the id is not a job id; nothing was sent
         """
         path_id = _validation.check_job_id(job_id)
-        response = await self._sender.request(
-            f"get export job {path_id}",
-            "GET",
-            self._sender.url_for(f"{_JOBS_PATH}/{path_id}"),
-            decode=ExportJob,
-            retry=retry,
-            deadline=deadline,
-        )
-        job: ExportJob | None = response.data
-        if job is None:
-            raise _empty_body_error(f"get export job {path_id}", response.status_code)
+        with _errors_carry_job_id(path_id):
+            response = await self._sender.request(
+                f"get export job {path_id}",
+                "GET",
+                self._sender.url_for(f"{_JOBS_PATH}/{path_id}"),
+                decode=ExportJob,
+                retry=retry,
+                deadline=deadline,
+            )
+            job: ExportJob | None = response.data
+            if job is None:
+                raise _empty_body_error(f"get export job {path_id}", response.status_code)
         return job
 
     async def create(
@@ -484,7 +492,7 @@ class ExportJobsClient:
     ) -> ExportJob:
         """Create an export job and return it, in status ``NEW``.
 
-        :param request: the job to create, as an :class:`ExportJobRequest` or a mapping of
+        :param request: the job to create, as an [`ExportJobRequest`][aep_jobs.ExportJobRequest] or a mapping of
             the API's (camelCase) field names
         :param profile_instance_id: sent as ``x-profile-instance-id``, e.g. ``ups``
         :param retry: the retry policy of this call, instead of the client's
@@ -535,21 +543,22 @@ class ExportJobsClient:
         ``retry`` and ``deadline`` replace the client's for this call.
 
         The server responds 200 with a message, or 202 or 204. A response without a body
-        gives a :class:`CancelResult` with ``status=True`` and no message.
+        gives a [`CancelResult`][aep_jobs.CancelResult] with ``status=True`` and no message.
 
         :raises NotFoundError: no job has this id
         :raises RequestValidationError: the id is not a job id; nothing was sent
         """
         path_id = _validation.check_job_id(job_id)
-        response = await self._sender.request(
-            f"cancel export job {path_id}",
-            "DELETE",
-            self._sender.url_for(f"{_JOBS_PATH}/{path_id}"),
-            decode=CancelResult,
-            ok=(200, 202, 204),
-            retry=retry,
-            deadline=deadline,
-        )
+        with _errors_carry_job_id(path_id):
+            response = await self._sender.request(
+                f"cancel export job {path_id}",
+                "DELETE",
+                self._sender.url_for(f"{_JOBS_PATH}/{path_id}"),
+                decode=CancelResult,
+                ok=(200, 202, 204),
+                retry=retry,
+                deadline=deadline,
+            )
         result: CancelResult | None = response.data
         return result if result is not None else CancelResult()
 
@@ -561,6 +570,7 @@ class ExportJobsClient:
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         max_poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
         raise_on_failure: bool = False,
+        on_poll: Callable[[ExportJob], object] | None = None,
     ) -> ExportJob:
         """Poll an export job until it is SUCCEEDED, FAILED or CANCELLED, and return it.
 
@@ -568,8 +578,9 @@ class ExportJobsClient:
         ``max_poll_interval``.
 
         :param timeout: seconds to wait in all, or ``None`` for no limit
-        :param raise_on_failure: raise :class:`~aep_jobs.waiting.JobFailedError` for a FAILED
+        :param raise_on_failure: raise [`JobFailedError`][aep_jobs.JobFailedError] for a FAILED
             job instead of returning it with its ``errors``
+        :param on_poll: called with the job after each poll, for example to show its status
         :raises WaitTimeoutError: the job did not finish in time; it reports the last status
         """
         return await wait_for_job(
@@ -579,6 +590,7 @@ class ExportJobsClient:
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
             raise_on_failure=raise_on_failure,
+            on_poll=on_poll,
         )
 
     def wait_many(
@@ -590,11 +602,12 @@ class ExportJobsClient:
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         max_poll_interval: float = DEFAULT_MAX_POLL_INTERVAL,
         raise_on_failure: bool = False,
+        on_poll: Callable[[ExportJob], object] | None = None,
     ) -> WaitResults:
         """Wait for many export jobs, at most ``max_concurrency`` polled at a time.
 
         Use the result as an async context manager, and iterate over it to get each job as
-        it finishes; the other parameters are those of :meth:`wait`::
+        it finishes; the other parameters are those of [`wait`][aep_jobs.ExportJobsClient.wait]::
 
             async with client.wait_many(job_ids) as finished:
                 async for job in finished:
@@ -608,6 +621,7 @@ class ExportJobsClient:
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
             raise_on_failure=raise_on_failure,
+            on_poll=on_poll,
         )
 
     def _list_url(self, limit: int | None, offset: str | None, status: str | None) -> httpx.URL:
@@ -676,7 +690,7 @@ class ExportJobsClient:
             ``reconciled=True``) or ``not_created``
         :param reconcile_slack: seconds by which the server's clock may differ from this
             machine's, when reconciling
-        :param progress: called with a :class:`~aep_jobs.BulkProgress` after each outcome
+        :param progress: called with a [`BulkProgress`][aep_jobs.BulkProgress] after each outcome
         :param profile_instance_id: sent as ``x-profile-instance-id``, e.g. ``ups``
         :param retry: the retry policy of each request instead of the client's; 429 is
             handled by the run, so it is never retried by the policy
@@ -709,7 +723,7 @@ class ExportJobsClient:
     ) -> bulk.BulkRun[JobRefT]:
         """Cancel many export jobs at a time, with one outcome per job.
 
-        Used like :meth:`create_many`, e.g. to cancel every job that a listing returns::
+        Used like [`create_many`][aep_jobs.ExportJobsClient.create_many], e.g. to cancel every job that a listing returns::
 
             async with client.cancel_many(
                 job.id async for job in client.iter_jobs(status="NEW")
@@ -719,7 +733,7 @@ class ExportJobsClient:
 
         :param job_ids: job ids, or ``ExportJob`` objects, in a sequence, an iterable or an
             async iterable
-        The other parameters are those of :meth:`create_many`.
+        The other parameters are those of [`create_many`][aep_jobs.ExportJobsClient.create_many].
         """
         return bulk.cancel_many(
             self,
@@ -760,3 +774,13 @@ def _check_maximum(name: str, value: int | None) -> None:
 
 def _empty_body_error(operation: str, status_code: int) -> DecodeError:
     return DecodeError(operation, status_code, b"", "the body is empty, a JSON object was expected")
+
+
+@contextlib.contextmanager
+def _errors_carry_job_id(job_id: str) -> Iterator[None]:
+    """Set ``job_id`` on the aep_jobs errors raised inside the block."""
+    try:
+        yield
+    except AepJobsError as error:
+        error.job_id = job_id
+        raise

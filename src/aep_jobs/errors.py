@@ -1,6 +1,6 @@
 """The exceptions that aep_jobs raises.
 
-Every exception derives from :class:`AepJobsError`::
+Every exception derives from [`AepJobsError`][aep_jobs.AepJobsError]::
 
     AepJobsError
     ├── ConfigurationError         missing or invalid client settings (also a ValueError)
@@ -62,11 +62,13 @@ class AepJobsError(Exception):
     :ivar elapsed: seconds from the first attempt to this error, backoff included
     :ivar cursor: for an error raised by a listing, the offset from which a new listing
         resumes (``None``: from the start)
+    :ivar job_id: for an error raised by a get, a cancel or a wait, the export job's id
     """
 
     attempts: int = 1
     elapsed: float = 0.0
     cursor: str | None = None
+    job_id: str | None = None
     #: Why the call stopped retrying, when that was not simply a final error.
     retry_note: str | None = None
 
@@ -168,13 +170,13 @@ class OutcomeUnknownError(AepJobsError):
 
     This follows a timeout or a broken connection after the request was sent, or HTTP 408,
     500, 502 or 504. (A success response whose body cannot be read raises
-    :class:`DecodeError`: the job was created, but its id is unknown.) The API has no
+    [`DecodeError`][aep_jobs.DecodeError]: the job was created, but its id is unknown.) The API has no
     idempotency key, so the client does not retry such a create unless the retry policy has
     ``retry_creates=True``. To reconcile, list the jobs created since ``started_at`` and look
     for the request's dataset and segments before creating the job again.
 
     :ivar operation: the operation that failed
-    :ivar request: the :class:`~aep_jobs.models.ExportJobRequest` that was sent
+    :ivar request: the [`ExportJobRequest`][aep_jobs.ExportJobRequest] that was sent
     :ivar started_at: epoch milliseconds when the first attempt started, comparable with
         ``ExportJob.creation_time``
     """
@@ -262,7 +264,7 @@ _STATUS_ERRORS: dict[int, type[ApiError]] = {
 
 
 def error_class_for(status_code: int) -> type[ApiError]:
-    """Return the :class:`ApiError` subclass for an HTTP error status."""
+    """Return the [`ApiError`][aep_jobs.ApiError] subclass for an HTTP error status."""
     if status_code >= 500:
         return ServerError
     return _STATUS_ERRORS.get(status_code, ApiError)

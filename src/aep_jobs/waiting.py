@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -78,11 +78,15 @@ class WaitTimeoutError(AepJobsError):
         )
 
 
-def check_wait_arguments(timeout: object, poll_interval: object, max_poll_interval: object) -> None:
-    """Check the numbers of a wait.
+def check_wait_arguments(
+    timeout: object, poll_interval: object, max_poll_interval: object, on_poll: object = None
+) -> None:
+    """Check the arguments of a wait.
 
     :raises RequestValidationError: naming the first invalid one
     """
+    if on_poll is not None and not callable(on_poll):
+        raise RequestValidationError("on_poll", on_poll, "expected a function that takes a job")
     if timeout is not None and not _positive(timeout):
         raise RequestValidationError("timeout", timeout, "expected seconds > 0, or None")
     if not _positive(poll_interval):
@@ -99,10 +103,11 @@ async def wait_for_job(
     poll_interval: float,
     max_poll_interval: float,
     raise_on_failure: bool,
+    on_poll: Callable[[ExportJob], object] | None = None,
 ) -> ExportJob:
-    """Poll a job until it is finished, and return it; see :meth:`ExportJobsClient.wait`."""
+    """Poll a job until it is finished, and return it; see [`ExportJobsClient.wait`][aep_jobs.ExportJobsClient.wait]."""
     path_id = check_job_id(job_id)
-    check_wait_arguments(timeout, poll_interval, max_poll_interval)
+    check_wait_arguments(timeout, poll_interval, max_poll_interval, on_poll)
     started = time.monotonic()
     last_status: str | None = None
     interval = poll_interval
@@ -111,6 +116,8 @@ async def wait_for_job(
         while True:
             job = await client.get(path_id)
             last_status = job.status
+            if on_poll is not None:
+                on_poll(job)
             if job.is_finished:
                 if raise_on_failure and job.status == JobStatus.FAILED:
                     raise JobFailedError(job)
@@ -130,8 +137,9 @@ class WaitResults:
             async for job in finished:
                 ...
 
-    A job that fails to be waited for (a timeout, a 404) ends the iteration with its error;
-    leaving the block stops every poll.
+    A job that cannot be waited for (a timeout, a 404) raises its error from the iteration.
+    The other jobs are still polled, and iterating again goes on with them. Leaving the block
+    stops every poll.
     """
 
     def __init__(
@@ -144,12 +152,13 @@ class WaitResults:
         poll_interval: float,
         max_poll_interval: float,
         raise_on_failure: bool,
+        on_poll: Callable[[ExportJob], object] | None = None,
     ) -> None:
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise RequestValidationError(
                 "max_concurrency", max_concurrency, "expected a positive integer"
             )
-        check_wait_arguments(timeout, poll_interval, max_poll_interval)
+        check_wait_arguments(timeout, poll_interval, max_poll_interval, on_poll)
         self._client = client
         self._job_ids = job_ids
         self._limiter = anyio.CapacityLimiter(max_concurrency)
@@ -157,6 +166,7 @@ class WaitResults:
         self._poll_interval = poll_interval
         self._max_poll_interval = max_poll_interval
         self._raise_on_failure = raise_on_failure
+        self._on_poll = on_poll
         self._group: TaskGroup | None = None
         self._results: MemoryObjectReceiveStream[ExportJob | Exception] | None = None
 
@@ -236,6 +246,7 @@ class WaitResults:
                     poll_interval=self._poll_interval,
                     max_poll_interval=self._max_poll_interval,
                     raise_on_failure=self._raise_on_failure,
+                    on_poll=self._on_poll,
                 )
             except AepJobsError as error:
                 await send.send(error)
