@@ -229,7 +229,10 @@ def test_bulk_help_text(capsys: pytest.CaptureFixture[str]) -> None:
     text = " ".join(capsys.readouterr().out.split())
     assert "requests in flight at most, up to 100, the client's connections (default 32)" in text
     assert "requests sent per second at most (default: no limit)" in text
-    assert "Exit codes: 0 every job was created, 1 some failed or are unknown" in text
+    assert (
+        "Exit codes: 0 every job was created (and, with --wait, SUCCEEDED), "
+        "1 some failed or are unknown"
+    ) in text
 
 
 def test_empty_dataset_rejected_before_sending(

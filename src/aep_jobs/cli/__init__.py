@@ -1,4 +1,4 @@
-"""The ``aep-jobs`` command: a demo on the emulator, and list, get, create and cancel.
+"""The ``aep-jobs`` command: a demo on the emulator, and list, get, create, cancel and watch.
 
 Exit codes: 0 success, 1 the API or the connection failed, 2 invalid arguments or settings,
 130 interrupted.
@@ -23,6 +23,7 @@ from ..config import (
     ENVIRONMENT_VARIABLES,
 )
 from ..errors import AepJobsError, ConfigurationError, RequestValidationError
+from ..waiting import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
 
 __all__ = ["main"]
 
@@ -56,13 +57,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return anyio.run(arguments.run, arguments)  # type: ignore[no-any-return]
     except ConfigurationError as error:
-        _print_error("invalid settings: " + "; ".join(error.problems))
+        print_error("invalid settings: " + "; ".join(error.problems))
         return EXIT_USAGE
     except (RequestValidationError, UsageError) as error:
-        _print_error(error)
+        print_error(error)
         return EXIT_USAGE
     except AepJobsError as error:
-        _print_error(error)
+        print_error(error)
         return EXIT_FAILED
     except BrokenPipeError:
         # The reader of the output went away (as `head` does): stop quietly. Standard output
@@ -71,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except KeyboardInterrupt:
-        _print_error("interrupted")
+        print_error("interrupted")
         return EXIT_INTERRUPTED
 
 
@@ -79,14 +80,14 @@ class UsageError(Exception):
     """The command cannot run as given: a file is missing, or an optional extra is not installed."""
 
 
-def _print_error(error: BaseException | str) -> None:
-    # One line: multi-line messages are joined.
+def print_error(error: BaseException | str) -> None:
+    """Print an error to standard error as one line, joining the lines of a longer message."""
     text = " ".join(str(error).split())
     print(f"aep-jobs: error: {text}", file=sys.stderr)
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from . import _bulk, _commands, _demo, _emulator
+    from . import _bulk, _commands, _demo, _emulator, _output, _watch
 
     env_names = ", ".join(ENVIRONMENT_VARIABLES.values())
     parser = argparse.ArgumentParser(
@@ -119,30 +120,38 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog=_EXIT_CODES,
     )
     demo.add_argument(
-        "--jobs", type=_positive_int, default=50_000, help="jobs to seed (default 50000)"
+        "--jobs",
+        type=_positive_int,
+        default=50_000,
+        metavar="N",
+        help="jobs to seed (default 50000)",
     )
     demo.add_argument(
         "--segments",
         type=_positive_int,
         default=200,
+        metavar="N",
         help="exports to create, one per segment (default 200)",
     )
     demo.add_argument(
         "--cancel",
         type=_non_negative_int,
         default=5,
+        metavar="N",
         help="created exports to cancel, at most --segments (default 5)",
     )
     demo.add_argument(
         "--page-size",
         type=_positive_int,
         default=1000,
+        metavar="N",
         help="jobs per page while listing (default 1000)",
     )
     demo.add_argument(
         "--concurrency",
         type=_positive_int,
         default=16,
+        metavar="N",
         help="requests in flight while creating and waiting (default 16)",
     )
     demo.set_defaults(run=_demo.run_demo)
@@ -159,18 +168,16 @@ def _build_parser() -> argparse.ArgumentParser:
         help="only jobs with this status (the API filters on these three only)",
     )
     listing.add_argument(
-        "--limit", type=_positive_int, help="stop after this many jobs (default: all)"
+        "--limit", type=_positive_int, metavar="N", help="stop after N jobs (default: all)"
     )
     listing.add_argument(
-        "--page-size", type=_positive_int, default=None, help="jobs per request (default 100)"
+        "--page-size",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="jobs per request (default 100)",
     )
-    listing.add_argument(
-        "--format",
-        choices=("auto", "table", "jsonl"),
-        default="auto",
-        help="a table, or one JSON object per line; auto picks a table on a terminal when "
-        "rich is installed (default auto)",
-    )
+    _add_format_options(listing, _output.DEFAULT_LIST_FIELDS)
     _add_connection_options(listing)
     listing.set_defaults(run=_commands.run_list)
 
@@ -215,6 +222,54 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_connection_options(cancel)
     cancel.set_defaults(run=_commands.run_cancel)
 
+    watch = commands.add_parser(
+        "watch",
+        help="show the live status of export jobs until they finish",
+        description=(
+            "Poll export jobs until each is SUCCEEDED, FAILED or CANCELLED. On a terminal, a "
+            "live display shows the jobs still running and a progress bar, and each job is "
+            "printed as it finishes; piped, each finished job is written as one JSON line."
+        ),
+        epilog="Exit codes: 0 every job SUCCEEDED, 1 a job FAILED or was CANCELLED, or could "
+        "not be polled or did not finish in time, 2 invalid arguments or settings, "
+        "130 interrupted.",
+    )
+    watch.add_argument("job_ids", metavar="ID", nargs="+", help="export job ids")
+    watch.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=DEFAULT_WAIT_TIMEOUT,
+        metavar="SECONDS",
+        help="seconds to wait for each job before giving up on it "
+        f"(default {DEFAULT_WAIT_TIMEOUT:.0f}, 6 hours)",
+    )
+    watch.add_argument(
+        "--poll-interval",
+        type=_positive_float,
+        default=DEFAULT_POLL_INTERVAL,
+        metavar="SECONDS",
+        help="seconds before the first poll of a job; each wait after it is 1.5 times longer "
+        f"(default {DEFAULT_POLL_INTERVAL:g})",
+    )
+    watch.add_argument(
+        "--max-poll-interval",
+        type=_positive_float,
+        default=DEFAULT_MAX_POLL_INTERVAL,
+        metavar="SECONDS",
+        help="the maximum wait between two polls of a job, in seconds "
+        f"(default {DEFAULT_MAX_POLL_INTERVAL:g})",
+    )
+    watch.add_argument(
+        "--max-concurrency",
+        type=_connection_count,
+        default=8,
+        metavar="N",
+        help="jobs polled at a time at most, up to 100 (default 8)",
+    )
+    _add_format_options(watch, _output.DEFAULT_WATCH_FIELDS)
+    _add_connection_options(watch)
+    watch.set_defaults(run=_watch.run_watch)
+
     emulator = commands.add_parser(
         "emulator",
         help="serve the API's emulator on loopback for your own manual tests",
@@ -230,30 +285,45 @@ def _build_parser() -> argparse.ArgumentParser:
         help="loopback address to listen on: 127.0.0.1, ::1 or localhost (default 127.0.0.1)",
     )
     emulator.add_argument(
-        "--port", type=_non_negative_int, default=0, help="TCP port; 0 picks a free one (default 0)"
+        "--port",
+        type=_non_negative_int,
+        default=0,
+        metavar="PORT",
+        help="TCP port; 0 picks a free one (default 0)",
     )
     emulator.add_argument(
-        "--jobs", type=_non_negative_int, default=1000, help="jobs to seed (default 1000)"
+        "--jobs",
+        type=_non_negative_int,
+        default=1000,
+        metavar="N",
+        help="jobs to seed (default 1000)",
     )
     emulator.add_argument(
-        "--latency", type=float, default=0.0, help="seconds added to every request (default 0)"
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="seconds added to every request (default 0)",
     )
     emulator.add_argument(
         "--processing-after",
         type=float,
         default=0.5,
+        metavar="SECONDS",
         help="seconds until a created job is PROCESSING (default 0.5)",
     )
     emulator.add_argument(
         "--finish-after",
         type=float,
         default=2.0,
+        metavar="SECONDS",
         help="seconds until a created job is SUCCEEDED or FAILED (default 2)",
     )
     emulator.add_argument(
         "--failure-share",
         type=float,
         default=0.1,
+        metavar="SHARE",
         help="share of created jobs that end FAILED, from 0 to 1 (default 0.1)",
     )
     emulator.set_defaults(run=_emulator.run_emulator)
@@ -267,8 +337,8 @@ def _build_parser() -> argparse.ArgumentParser:
             "and sent once), with a progress bar and a final summary. A 429 pauses every "
             "request until the server's Retry-After, and halves the requests in flight."
         ),
-        epilog="Exit codes: 0 every job was created, 1 some failed or are unknown, "
-        "2 invalid arguments, settings or input, 130 interrupted.",
+        epilog="Exit codes: 0 every job was created (and, with --wait, SUCCEEDED), 1 some "
+        "failed or are unknown, 2 invalid arguments, settings or input, 130 interrupted.",
     )
     bulk_create.add_argument(
         "--file",
@@ -296,6 +366,20 @@ def _build_parser() -> argparse.ArgumentParser:
         choices=("realized", "existing", "exited"),
         help="profiles of each segment to export; repeat for several (default: the "
         "server's, realized and possibly existing)",
+    )
+    bulk_create.add_argument(
+        "--wait",
+        action="store_true",
+        help="after the last request, wait for every created job to finish, and exit 1 "
+        "unless each one SUCCEEDED",
+    )
+    bulk_create.add_argument(
+        "--wait-timeout",
+        type=_positive_float,
+        default=DEFAULT_WAIT_TIMEOUT,
+        metavar="SECONDS",
+        help="with --wait, seconds to wait for each job before giving up on it "
+        f"(default {DEFAULT_WAIT_TIMEOUT:.0f}, 6 hours)",
     )
     bulk_create.add_argument(
         "--reconcile",
@@ -344,13 +428,39 @@ def _add_bulk_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-per-second",
         type=_positive_float,
-        metavar="R",
+        metavar="RATE",
         help="requests sent per second at most (default: no limit)",
     )
     parser.add_argument(
         "--report",
         metavar="FILE.jsonl",
         help="write one JSON object per input: index, input, status, job_id, error, reconciled",
+    )
+
+
+def _add_format_options(parser: argparse.ArgumentParser, table_fields: Sequence[str]) -> None:
+    from ._output import fields_help, parse_fields
+
+    def fields(text: str) -> tuple[str, ...]:
+        try:
+            return parse_fields(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parser.add_argument(
+        "--format",
+        choices=("auto", "table", "jsonl"),
+        default="auto",
+        help="a table, or one JSON object per line; auto picks a table when standard output "
+        "is a terminal and rich is installed (default auto)",
+    )
+    parser.add_argument(
+        "--fields",
+        type=fields,
+        metavar="NAME,...",
+        help=f"the table's columns, or the keys of each JSON line (default: "
+        f"{','.join(table_fields)} for a table, the API's whole job for JSON lines). "
+        f"Fields: {fields_help()}",
     )
 
 

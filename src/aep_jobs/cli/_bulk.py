@@ -17,6 +17,7 @@ from ..models import Destination, ExportFilter, ExportJobRequest, SchemaRef, Seg
 from . import EXIT_FAILED, EXIT_OK, UsageError
 from ._commands import open_client
 from ._output import has_rich
+from ._watch import wait_and_summarize
 
 InputT = TypeVar("InputT")
 
@@ -47,17 +48,30 @@ async def run_bulk_create(arguments: argparse.Namespace) -> int:
         )
         for s in segment_ids
     ]
-    with _open_report(arguments.report) as report, _ProgressBar("Creating exports") as bar:
+    created: list[int] = []
+    with _open_report(arguments.report) as report:
         async with open_client(arguments) as client:
-            run = client.create_many(
-                requests,
-                max_concurrency=arguments.max_concurrency,
-                max_per_second=arguments.max_per_second,
-                reconcile=arguments.reconcile,
-                progress=bar.callback,
-            )
-            failures = await _drive(run, report, _segment_of, inputs_are_job_ids=False)
-    return _summarize(run, failures, _segment_of, "Created")
+            with _ProgressBar("Creating exports") as bar:
+                run = client.create_many(
+                    requests,
+                    max_concurrency=arguments.max_concurrency,
+                    max_per_second=arguments.max_per_second,
+                    reconcile=arguments.reconcile,
+                    progress=bar.callback,
+                )
+                failures = await _drive(
+                    run, report, _segment_of, inputs_are_job_ids=False, created=created
+                )
+            code = _summarize(run, failures, _segment_of, "Created")
+            if arguments.wait and created:
+                wait_code = await wait_and_summarize(
+                    client,
+                    created,
+                    timeout=arguments.wait_timeout,
+                    max_concurrency=arguments.max_concurrency,
+                )
+                code = max(code, wait_code)
+    return code
 
 
 async def run_bulk_cancel(arguments: argparse.Namespace) -> int:
@@ -89,14 +103,20 @@ async def _drive(
     describe: Callable[[InputT], str],
     *,
     inputs_are_job_ids: bool,
+    created: list[int] | None = None,
 ) -> list[BulkOutcome[InputT]]:
-    """Run to the end, writing the report as outcomes come; return the failed and unknown."""
+    """Run to the end, writing the report as outcomes come; return the failed and unknown.
+
+    :param created: if given, receives the id of each job that the run created or found
+    """
     encoder = msgspec.json.Encoder()
     failures: list[BulkOutcome[InputT]] = []
     async with run:
         async for outcome in run:
             if not outcome.ok:
                 failures.append(outcome)
+            elif created is not None and outcome.job is not None:
+                created.append(outcome.job.id)
             if report is not None:
                 line = _report_line(outcome, describe(outcome.input), inputs_are_job_ids)
                 report.write(encoder.encode(line))

@@ -16,8 +16,16 @@ from ..config import DEFAULT_PAGE_SIZE
 from ..errors import AepJobsError
 from ..models import ExportJob
 from ..pagination import JobIterator
-from . import EXIT_FAILED, EXIT_OK, UsageError
-from ._output import has_rich, job_line, job_row, job_table_header, require_rich
+from . import EXIT_FAILED, EXIT_OK, UsageError, print_error
+from ._output import (
+    DEFAULT_LIST_FIELDS,
+    JobTable,
+    choose_format,
+    has_rich,
+    job_record,
+    live_count,
+    require_rich,
+)
 
 # Credentials the in-process emulator accepts; they never leave the process.
 EMULATOR_API_KEY = "emulator-api-key"
@@ -56,38 +64,57 @@ async def open_client(
 
 async def run_list(arguments: argparse.Namespace) -> int:
     """List jobs as a table on a terminal, or as JSON lines."""
-    output = arguments.format
-    if output == "auto":
-        output = "table" if sys.stdout.isatty() and has_rich() else "jsonl"
-
+    output = choose_format(arguments.format)
     async with open_client(arguments, arguments.page_size) as client:
         jobs = client.iter_jobs(status=arguments.status, max_items=arguments.limit)
         if output == "jsonl":
-            await _write_json_lines(jobs)
+            await _write_json_lines(jobs, arguments.fields)
         else:
-            await _print_table(jobs)
+            await _print_table(jobs, arguments.fields or DEFAULT_LIST_FIELDS)
     return EXIT_OK
 
 
-async def _write_json_lines(jobs: AsyncIterator[ExportJob]) -> None:
-    encoder = msgspec.json.Encoder()
+async def _write_json_lines(jobs: AsyncIterator[ExportJob], fields: tuple[str, ...] | None) -> None:
+    """Write one JSON object a job, with a live count on standard error when it is a terminal.
+
+    The count is not drawn when standard output is the same terminal, where it would mix
+    with the lines.
+    """
     out = sys.stdout.buffer
-    async for job in jobs:
-        out.write(encoder.encode(job) + b"\n")
+    if sys.stdout.isatty() or not sys.stderr.isatty() or not has_rich():
+        async for job in jobs:
+            out.write(job_record(job, fields))
+        out.flush()
+        return
+
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with live_count(console, "jobs") as count:
+        async for job in jobs:
+            out.write(job_record(job, fields))
+            count.add()
     out.flush()
+    console.print(f"Listed {count.summary()}", highlight=False)
 
 
-async def _print_table(jobs: JobIterator[ExportJob]) -> None:
-    """Print the jobs as a table, one page of rows at a time, as the pages arrive."""
-    rich = require_rich("a table")
-    console = rich.console.Console()
+async def _print_table(jobs: JobIterator[ExportJob], fields: tuple[str, ...]) -> None:
+    """Print the jobs as a table, a row as each job arrives, with a live count below.
 
-    def show(line: str, style: str | None = None) -> None:
-        console.print(line, style=style, markup=False, highlight=False, no_wrap=True, crop=True)
+    Colours and the live count are drawn only on a terminal.
+    """
+    require_rich("a table")
+    from rich.console import Console
 
-    show(job_table_header(), style="bold")
-    async for job in jobs:
-        show(job_line(job_row(job)))
+    console = Console()
+    table = JobTable(fields)
+    console.print(table.header(), style="bold", markup=False, highlight=False, no_wrap=True)
+    with live_count(console, "jobs") as count:
+        async for job in jobs:
+            console.print(table.styled_row(job), no_wrap=True, crop=True)
+            count.add()
+    if console.is_terminal:
+        console.print(count.summary(), style="dim", highlight=False)
 
 
 async def run_get(arguments: argparse.Namespace) -> int:
@@ -128,7 +155,7 @@ async def run_cancel(arguments: argparse.Namespace) -> int:
                 result = await client.cancel(job_id)
             except AepJobsError as error:
                 failures += 1
-                print(f"aep-jobs: error: {error}", file=sys.stderr)
+                print_error(error)
                 continue
             message = f": {result.message}" if result.message else ""
             print(f"Cancel requested for export job {job_id}{message}")

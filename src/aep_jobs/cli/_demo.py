@@ -20,6 +20,7 @@ from ._output import require_rich
 _PROCESSING_AFTER = 0.3
 _FINISH_AFTER = 1.5
 _POLL_INTERVAL = 0.25
+_MAX_POLL_INTERVAL = 1.0
 # Seconds the demo waits for its exports before it gives up.
 _WAIT_LIMIT = 60.0
 _DATASET_ID = "5b7c86968f7b6501e21ba9df"
@@ -120,26 +121,27 @@ async def _create_exports(
         for _ in range(arguments.segments)
     ]
     created: list[int] = []
-    limiter = anyio.CapacityLimiter(arguments.concurrency)
     progress = rich.progress.Progress(
         rich.progress.TextColumn("Creating exports"),
         rich.progress.BarColumn(),
         rich.progress.MofNCompleteColumn(),
         console=console,
     )
-
-    async def create(request: ExportJobRequest) -> None:
-        async with limiter:
-            job = await client.create(request)
-        created.append(job.id)
-        progress.advance(task)
-
     started = time.perf_counter()
     with progress:
         task = progress.add_task("create", total=len(requests))
-        async with anyio.create_task_group() as group:
-            for request in requests:
-                group.start_soon(create, request)
+        run = client.create_many(requests, max_concurrency=arguments.concurrency)
+        async with run:
+            async for outcome in run:
+                if outcome.job is not None:
+                    created.append(outcome.job.id)
+                else:
+                    console.print(
+                        f"Export {outcome.index} not created: {outcome.error}",
+                        style="red",
+                        markup=False,
+                    )
+                progress.advance(task)
     elapsed = time.perf_counter() - started
     console.print(f"Created {_count(len(created), 'export')} in {elapsed:.2f} s")
     return created
@@ -158,7 +160,6 @@ async def _wait_for(
     client: ExportJobsClient, rich: Any, console: Any, job_ids: list[int], concurrency: int
 ) -> Counter[str]:
     statuses: Counter[str] = Counter()
-    limiter = anyio.CapacityLimiter(concurrency)
     progress = rich.progress.Progress(
         rich.progress.TextColumn("Waiting for exports"),
         rich.progress.BarColumn(),
@@ -166,22 +167,18 @@ async def _wait_for(
         rich.progress.TimeElapsedColumn(),
         console=console,
     )
-
-    async def wait(job_id: int) -> None:
-        while True:
-            async with limiter:
-                job = await client.get(job_id)
-            if job.is_finished:
-                statuses[job.status] += 1
-                progress.advance(task)
-                return
-            await anyio.sleep(_POLL_INTERVAL)
-
     with progress, anyio.move_on_after(_WAIT_LIMIT) as scope:
         task = progress.add_task("wait", total=len(job_ids))
-        async with anyio.create_task_group() as group:
-            for job_id in job_ids:
-                group.start_soon(wait, job_id)
+        async with client.wait_many(
+            job_ids,
+            max_concurrency=concurrency,
+            timeout=None,
+            poll_interval=_POLL_INTERVAL,
+            max_poll_interval=_MAX_POLL_INTERVAL,
+        ) as finished:
+            async for job in finished:
+                statuses[job.status] += 1
+                progress.advance(task)
     if scope.cancelled_caught:
         settled = sum(statuses.values())
         console.print(
