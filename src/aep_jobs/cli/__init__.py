@@ -11,7 +11,8 @@ import logging
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import anyio
 
@@ -26,6 +27,8 @@ from ..errors import AepJobsError, ConfigurationError, RequestValidationError
 from ..waiting import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
 
 __all__ = ["main"]
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -326,6 +329,27 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="SHARE",
         help="share of created jobs that end FAILED, from 0 to 1 (default 0.1)",
     )
+    emulator.add_argument(
+        "--fault",
+        dest="faults",
+        action="append",
+        type=_argument_type(_emulator.parse_fault),
+        metavar="KIND@SHARE",
+        help=_emulator.FAULT_HELP,
+    )
+    emulator.add_argument(
+        "--rate-limit",
+        type=_positive_float,
+        metavar="RATE",
+        help="answer 429 beyond RATE requests per second per organization (default: no limit)",
+    )
+    emulator.add_argument(
+        "--burst",
+        type=_positive_int,
+        metavar="N",
+        help="with --rate-limit, requests accepted at once before the limit applies "
+        "(default: RATE rounded up)",
+    )
     emulator.set_defaults(run=_emulator.run_emulator)
 
     bulk_create = commands.add_parser(
@@ -441,12 +465,6 @@ def _add_bulk_options(parser: argparse.ArgumentParser) -> None:
 def _add_format_options(parser: argparse.ArgumentParser, table_fields: Sequence[str]) -> None:
     from ._output import fields_help, parse_fields
 
-    def fields(text: str) -> tuple[str, ...]:
-        try:
-            return parse_fields(text)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
     parser.add_argument(
         "--format",
         choices=("auto", "table", "jsonl"),
@@ -456,7 +474,7 @@ def _add_format_options(parser: argparse.ArgumentParser, table_fields: Sequence[
     )
     parser.add_argument(
         "--fields",
-        type=fields,
+        type=_argument_type(parse_fields),
         metavar="NAME,...",
         help=f"the table's columns, or the keys of each JSON line (default: "
         f"{','.join(table_fields)} for a table, the API's whole job for JSON lines). "
@@ -484,6 +502,18 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
         help="read the settings from the JSON configuration file of the aepp package "
         "instead of the environment",
     )
+
+
+def _argument_type(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """Turn a parser that raises ValueError into an argparse type with the same message."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return convert
 
 
 def _text(text: str) -> str:

@@ -1,0 +1,109 @@
+"""The emulator command's fault and rate limit options, parsed and served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+
+from aep_jobs.cli import EXIT_USAGE, main
+from aep_jobs.cli._emulator import _FAULT_KINDS, parse_fault
+from cli_helpers import COMMAND
+
+HEADERS = {
+    "authorization": "Bearer any-token",
+    "x-api-key": "any-client-id",
+    "x-gw-ims-org-id": "1BD6382559DF0C130A49422D@AdobeOrg",
+    "x-sandbox-name": "prod",
+}
+
+
+@contextmanager
+def emulator_command(*options: str, extra_lines: int = 1) -> Iterator[tuple[str, list[str]]]:
+    """Run ``aep-jobs emulator`` and yield its service root and the lines it printed first.
+
+    :param extra_lines: lines printed after the five settings lines, one per fault and one
+        for a rate limit
+    """
+    with subprocess.Popen(
+        [COMMAND, "emulator", "--jobs", "5", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            lines = [process.stdout.readline() for _ in range(5 + extra_lines)]
+            base_url = lines[1].strip().removeprefix("AEP_BASE_URL=")
+            yield base_url, lines
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.communicate(timeout=30)
+
+
+def test_fault_share_one_answers_every_request() -> None:
+    with emulator_command("--fault", "503@1") as (base_url, lines):
+        response = httpx.get(f"{base_url}/export/jobs", headers=HEADERS, timeout=10)
+
+    assert lines[5] == "Fault: status 503 with Retry-After 1 on 100.0% of the API's requests\n"
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+
+
+def test_rate_limit_answers_429_past_burst() -> None:
+    with emulator_command("--rate-limit", "0.5", "--burst", "2") as (base_url, lines):
+        statuses = [
+            httpx.get(f"{base_url}/export/jobs", headers=HEADERS, timeout=10).status_code
+            for _ in range(3)
+        ]
+
+    assert lines[5] == "Rate limit: 0.5 requests per second, bursts of 2\n"
+    assert statuses == [200, 200, 429]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "share"),
+    [
+        ("503@0.05", "status", 0.05),
+        ("429@1", "status", 1.0),
+        ("stall-2.5@0.1", "stall", 0.1),
+        *(
+            (f"{name}@0.2", name.replace("-after-processing", "").replace("-", "_"), 0.2)
+            for name in _FAULT_KINDS
+        ),
+    ],
+)
+def test_fault_option_parsed(text: str, kind: str, share: float) -> None:
+    rule = parse_fault(text)
+
+    assert rule.fault.kind == kind
+    assert rule.share == share
+
+
+def test_fault_after_processing_parsed() -> None:
+    assert parse_fault("reset-after-processing@0.5").fault.after_processing
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("503", "expected KIND@SHARE, such as 503@0.05, got '503'"),
+        ("503@half", "expected a share from 0 to 1 after '@', got 'half'"),
+        ("503@0", "expected a share above 0 and at most 1 after '@', got '0'"),
+        ("503@1.5", "expected a share above 0 and at most 1 after '@', got '1.5'"),
+        ("302@0.1", "expected an HTTP status from 400 to 599, got 302"),
+        ("stall-x@0.1", "expected stall-SECONDS with seconds >= 0, such as stall-5, got 'stall-x'"),
+        ("stall--1@0.1", "expected stall-SECONDS with seconds >= 0"),
+        ("boom@0.1", "unknown fault 'boom'; expected an HTTP status, reset,"),
+    ],
+)
+def test_bad_fault_exits_usage(text: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["emulator", "--fault", text])
+
+    assert caught.value.code == EXIT_USAGE
+    assert message in capsys.readouterr().err
