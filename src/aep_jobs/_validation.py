@@ -1,7 +1,7 @@
 """Checks on requests and arguments, run before anything is sent.
 
-Every failure raises :class:`~aep_jobs.errors.RequestValidationError` naming the field (by its
-wire name), the value and what is wrong with it.
+Every failure raises [`RequestValidationError`][aep_jobs.RequestValidationError] naming the
+field (by its wire name), the value and what is wrong with it.
 """
 
 from __future__ import annotations

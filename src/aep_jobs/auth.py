@@ -1,14 +1,15 @@
 """Token providers: where the bearer token comes from, and how it is renewed.
 
-The client asks its :class:`TokenProvider` for a token before every request. After a 401 it
-calls the provider's ``invalidate`` (when the provider has one), gets a new token and retries the
-request once.
+The client asks its [`TokenProvider`][aep_jobs.TokenProvider] for a token before every
+request. After a 401 it calls the provider's ``invalidate`` (when the provider has one), gets a
+new token and retries the request once.
 
-- :class:`StaticToken`: one fixed token.
-- :class:`TokenCallback`: a function of yours that returns a token, e.g. from a vault.
-- :class:`OAuthServerToServer`: Adobe IMS OAuth server-to-server credentials (client
-  credentials grant), with the token cached, renewed before it expires, and one renewal
-  shared by every concurrent caller.
+- [`StaticToken`][aep_jobs.StaticToken]: one fixed token.
+- [`TokenCallback`][aep_jobs.TokenCallback]: a function of yours that returns a token, e.g.
+  from a vault.
+- [`OAuthServerToServer`][aep_jobs.OAuthServerToServer]: Adobe IMS OAuth server-to-server
+  credentials (client credentials grant), with the token cached, renewed before it expires,
+  and one renewal shared by every concurrent caller.
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ class RenewableTokenProvider(TokenProvider, Protocol):
     """A token provider that can drop a token the API rejected, so that the next is new."""
 
     async def invalidate(self, token: str) -> None:
-        """Forget ``token`` if it is the one held; the next :meth:`get_token` renews it."""
+        """Forget ``token`` if it is the one held.
+
+        The next [`get_token`][aep_jobs.TokenProvider.get_token] renews it.
+        """
         ...
 
 

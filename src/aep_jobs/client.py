@@ -60,7 +60,7 @@ _JOBS_PATH = "/export/jobs"
 class ExportJobsClient:
     """An async client for the export jobs API of one organisation and sandbox.
 
-    Use it as an async context manager, so that its connections are closed::
+    Use it as an async context manager, so that its connections are closed:
 
         async with ExportJobsClient(org_id=..., api_key=..., sandbox="prod", token=...) as client:
             async for job in client.iter_jobs(status="FAILED"):
@@ -85,7 +85,8 @@ class ExportJobsClient:
     :param retry: the retry policy of calls that do not give their own
         (``RetryPolicy.disabled()`` turns retries off)
     :param retry_budget: the token bucket that limits retries across all calls of this client;
-        a new [`RetryBudget`][aep_jobs.RetryBudget] when ``None``, ``RetryBudget.unlimited()`` for no limit
+        a new [`RetryBudget`][aep_jobs.RetryBudget] when ``None``, ``RetryBudget.unlimited()``
+        for no limit
     :param deadline: seconds that one call may take in all, retries and backoff included;
         ``None`` for no limit. Calls may set their own.
     :param max_connections: the most connections open at once, and so the most requests in
@@ -192,7 +193,8 @@ class ExportJobsClient:
     def from_settings(cls, settings: Settings, **options: Any) -> ExportJobsClient:
         """Create a client from [`Settings`][aep_jobs.Settings].
 
-        :param options: the other arguments of [`ExportJobsClient`][aep_jobs.ExportJobsClient], e.g. ``timeout``
+        :param options: the other arguments of [`ExportJobsClient`][aep_jobs.ExportJobsClient],
+            e.g. ``timeout``
         """
         return cls(
             org_id=settings.org_id,
@@ -215,7 +217,11 @@ class ExportJobsClient:
         names: Mapping[str, str] | None = None,
         **options: Any,
     ) -> ExportJobsClient:
-        """Create a client from environment variables (see [`ENVIRONMENT_VARIABLES`][aep_jobs.ENVIRONMENT_VARIABLES]).
+        """Create a client from environment variables.
+
+        It reads the variables named in
+        [`ENVIRONMENT_VARIABLES`][aep_jobs.ENVIRONMENT_VARIABLES], each replaced by its entry in
+        ``names`` if there is one.
 
         :param names: variable names to read instead of the standard ones, by setting
         :raises ConfigurationError: listing every missing or invalid variable
@@ -291,8 +297,9 @@ class ExportJobsClient:
         :param limit: the maximum number of jobs on the page; the server chooses when ``None``
         :param offset: the cursor of the page, from a previous page's next link
         :param status: only jobs with this status: ``NEW``, ``SUCCEEDED`` or ``FAILED``
-        :param job_type: the Struct each job decodes into: [`ExportJob`][aep_jobs.ExportJob], or a projection
-            of your own that names only the fields you need (see [`iter_jobs`][aep_jobs.ExportJobsClient.iter_jobs])
+        :param job_type: the Struct each job decodes into: [`ExportJob`][aep_jobs.ExportJob], or
+            a projection of your own that names only the fields you need (see
+            [`iter_jobs`][aep_jobs.ExportJobsClient.iter_jobs])
         :param retry: the retry policy of this call, instead of the client's
         :param deadline: seconds for this call, retries included, instead of the client's
         :raises RequestValidationError: an argument is invalid; nothing was sent
@@ -347,7 +354,8 @@ class ExportJobsClient:
         Each page is requested when the caller asks for it. The iteration ends at a page with
         no jobs or with no next link.
 
-        :param job_type: the Struct each job decodes into (see [`iter_jobs`][aep_jobs.ExportJobsClient.iter_jobs])
+        :param job_type: the Struct each job decodes into (see
+            [`iter_jobs`][aep_jobs.ExportJobsClient.iter_jobs])
         :param page_size: jobs per page (the client's ``page_size`` by default)
         :param status: only jobs with this status: ``NEW``, ``SUCCEEDED`` or ``FAILED``
         :param offset: start from this cursor, e.g. the ``cursor`` of an interrupted iterator
@@ -492,8 +500,8 @@ class ExportJobsClient:
     ) -> ExportJob:
         """Create an export job and return it, in status ``NEW``.
 
-        :param request: the job to create, as an [`ExportJobRequest`][aep_jobs.ExportJobRequest] or a mapping of
-            the API's (camelCase) field names
+        :param request: the job to create, as an [`ExportJobRequest`][aep_jobs.ExportJobRequest]
+            or a mapping of the API's (camelCase) field names
         :param profile_instance_id: sent as ``x-profile-instance-id``, e.g. ``ups``
         :param retry: the retry policy of this call, instead of the client's
         :param deadline: seconds for this call, retries included, instead of the client's
@@ -607,7 +615,7 @@ class ExportJobsClient:
         """Wait for many export jobs, at most ``max_concurrency`` polled at a time.
 
         Use the result as an async context manager, and iterate over it to get each job as
-        it finishes; the other parameters are those of [`wait`][aep_jobs.ExportJobsClient.wait]::
+        it finishes; the other parameters are those of [`wait`][aep_jobs.ExportJobsClient.wait]:
 
             async with client.wait_many(job_ids) as finished:
                 async for job in finished:
@@ -668,7 +676,7 @@ class ExportJobsClient:
         """Create an export job for each request, many at a time, with one outcome per request.
 
         Use the result as an async context manager and iterate over it inside the block;
-        outcomes come as the requests finish. One failed request does not stop the others::
+        outcomes come as the requests finish. One failed request does not stop the others:
 
             async with client.create_many(requests, max_concurrency=32) as outcomes:
                 async for outcome in outcomes:
@@ -723,7 +731,8 @@ class ExportJobsClient:
     ) -> bulk.BulkRun[JobRefT]:
         """Cancel many export jobs at a time, with one outcome per job.
 
-        Used like [`create_many`][aep_jobs.ExportJobsClient.create_many], e.g. to cancel every job that a listing returns::
+        Used like [`create_many`][aep_jobs.ExportJobsClient.create_many], e.g. to cancel every
+        job that a listing returns:
 
             async with client.cancel_many(
                 job.id async for job in client.iter_jobs(status="NEW")

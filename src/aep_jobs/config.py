@@ -61,8 +61,8 @@ DEFAULT_MAX_KEEPALIVE = 20
 #: Jobs per page when listing. Adobe documents neither a default nor a maximum for ``limit``.
 DEFAULT_PAGE_SIZE = 100
 
-#: The environment variables that :meth:`Settings.from_env` reads, by setting. Pass ``names``
-#: to :meth:`Settings.from_env` to read others.
+#: The environment variables that [`Settings.from_env`][aep_jobs.Settings.from_env] reads, by
+#: setting. Pass ``names`` to [`Settings.from_env`][aep_jobs.Settings.from_env] to read others.
 ENVIRONMENT_VARIABLES = {
     "org_id": "AEP_ORG_ID",
     "api_key": "AEP_CLIENT_ID",
@@ -100,7 +100,7 @@ class Settings:
     :param org_id: the IMS organization id, e.g. ``1BD6382559DF0C130A49422D@AdobeOrg``
     :param api_key: the API key, which is the Developer Console project's client id
     :param sandbox: the sandbox name, lower case, e.g. ``prod``
-    :param token: an access token, a :class:`~aep_jobs.auth.TokenProvider`, or a function
+    :param token: an access token, a [`TokenProvider`][aep_jobs.TokenProvider], or a function
         (synchronous or asynchronous) that returns a token
     :param client_secret: the project's client secret, for tokens from Adobe IMS
     :param scopes: the project's scopes, for tokens from Adobe IMS
@@ -141,7 +141,11 @@ class Settings:
         *,
         names: Mapping[str, str] | None = None,
     ) -> Settings:
-        """Read the settings from environment variables (see :data:`ENVIRONMENT_VARIABLES`).
+        """Read the settings from environment variables.
+
+        It reads the variables named in
+        [`ENVIRONMENT_VARIABLES`][aep_jobs.ENVIRONMENT_VARIABLES], each replaced by its entry in
+        ``names`` if there is one.
 
         :param environ: the variables; ``os.environ`` by default
         :param names: variable names to read instead of the standard ones, by setting, e.g.

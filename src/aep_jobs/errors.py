@@ -1,6 +1,6 @@
 """The exceptions that aep_jobs raises.
 
-Every exception derives from [`AepJobsError`][aep_jobs.AepJobsError]::
+Every exception derives from [`AepJobsError`][aep_jobs.AepJobsError]:
 
     AepJobsError
     ├── ConfigurationError         missing or invalid client settings (also a ValueError)
@@ -170,10 +170,11 @@ class OutcomeUnknownError(AepJobsError):
 
     This follows a timeout or a broken connection after the request was sent, or HTTP 408,
     500, 502 or 504. (A success response whose body cannot be read raises
-    [`DecodeError`][aep_jobs.DecodeError]: the job was created, but its id is unknown.) The API has no
-    idempotency key, so the client does not retry such a create unless the retry policy has
-    ``retry_creates=True``. To reconcile, list the jobs created since ``started_at`` and look
-    for the request's dataset and segments before creating the job again.
+    [`DecodeError`][aep_jobs.DecodeError]: the job was created, but its id is unknown.) The
+    API has no idempotency key, so the client does not retry such a create unless the retry
+    policy has ``retry_creates=True``. To reconcile, list the jobs created since
+    ``started_at`` and look for the request's dataset and segments before creating the job
+    again.
 
     :ivar operation: the operation that failed
     :ivar request: the [`ExportJobRequest`][aep_jobs.ExportJobRequest] that was sent

@@ -326,8 +326,9 @@ class ComputeGatewayJobId(_Response):
 class ExportJob(_Response):
     """An export job.
 
-    ``status`` is kept as the server sent it, even when it is not a :class:`JobStatus`.
-    ``creation_time`` and ``update_time`` are epoch milliseconds.
+    ``status`` is kept as the server sent it, even when it is not a
+    [`JobStatus`][aep_jobs.JobStatus]. ``creation_time`` and ``update_time`` are epoch
+    milliseconds.
     """
 
     id: int
@@ -380,8 +381,11 @@ class PageLinks(_Response):
 
 
 class JobPage(_Response, Generic[JobT]):
-    """One page of a job listing, with its jobs as ``JobT``: :class:`ExportJob` unless the
-    listing asked for a projection (a Struct of your own with only the fields you need)."""
+    """One page of a job listing, with its jobs as ``JobT``.
+
+    ``JobT`` is [`ExportJob`][aep_jobs.ExportJob] unless the listing asked for a projection (a
+    Struct of your own with only the fields you need).
+    """
 
     # Required, so that a body of another shape is a decode error rather than an empty page.
     records: list[JobT]
@@ -480,7 +484,7 @@ _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
 def decoder_for(type_: type[_T]) -> msgspec.json.Decoder[_T]:
     """Return the shared lenient decoder for a response type, building it on first use.
 
-    Use it to decode stored response bodies as the client does::
+    Use it to decode stored response bodies as the client does:
 
         job = decoder_for(ExportJob).decode(body)
 

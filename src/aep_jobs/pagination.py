@@ -50,7 +50,7 @@ class PageIterator(Generic[JobT]):
     """Iterates over the pages of a listing, newest jobs first.
 
     The iteration ends at a page with no records or with an empty, null or missing next link.
-    With ``prefetch``, use it as an async context manager, which owns the background task::
+    With ``prefetch``, use it as an async context manager, which owns the background task:
 
         async with client.iter_pages(prefetch=2) as pages:
             async for page in pages:
@@ -268,9 +268,9 @@ class JobIterator(Generic[JobT]):
     To resume a listing where this one stopped, after an error, a ``break`` or ``max_items``,
     start a new one with ``offset=iterator.cursor, skip=iterator.skip``: it yields exactly the
     jobs that this one has not yielded yet. With ``prefetch``, use it as an async context
-    manager, like :class:`PageIterator`.
+    manager, like [`PageIterator`][aep_jobs.PageIterator].
 
-    :ivar pages: the underlying :class:`PageIterator`
+    :ivar pages: the underlying [`PageIterator`][aep_jobs.PageIterator]
     :ivar jobs_read: how many jobs have been yielded
     """
 

@@ -7,10 +7,11 @@ Defaults, all in one place:
 - backoff: "full jitter", a random delay between 0 and ``min(max_backoff, initial_backoff *
   multiplier ** (retry - 1))``, so 0-0.5 s, 0-1 s, 0-2 s, ... capped at 20 s;
 - ``Retry-After`` (seconds or an HTTP date) replaces the backoff when present, up to 60 s;
-  a longer delay ends the call with :class:`~aep_jobs.errors.RateLimitError`;
+  a longer delay ends the call with [`RateLimitError`][aep_jobs.RateLimitError];
 - a create is retried only when the server certainly did not act on it (see
-  :meth:`RetryPolicy.create_is_safe_to_retry`), unless ``retry_creates=True``;
-- a client-wide :class:`RetryBudget` of 500 tokens.
+  [`RetryPolicy.create_is_safe_to_retry`][aep_jobs.RetryPolicy.create_is_safe_to_retry]),
+  unless ``retry_creates=True``;
+- a client-wide [`RetryBudget`][aep_jobs.RetryBudget] of 500 tokens.
 """
 
 from __future__ import annotations

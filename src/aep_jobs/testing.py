@@ -3,14 +3,14 @@
 Installed with aep_jobs and loaded by pytest on its own (entry point ``aep_jobs``). Its
 fixtures:
 
-- ``aep_emulator``: a fresh :class:`~aep_jobs.emulator.Emulator` for each test, seeded with
+- ``aep_emulator``: a fresh [`Emulator`][aep_jobs.emulator.Emulator] for each test, seeded with
   jobs and set up from the test's ``aep_emulator`` marker;
-- ``aep_client``: an :class:`~aep_jobs.ExportJobsClient` bound to it in-process (an async
-  fixture: run the test with anyio's pytest plugin, ``@pytest.mark.anyio``);
+- ``aep_client``: an [`ExportJobsClient`][aep_jobs.ExportJobsClient] bound to it in-process
+  (an async fixture: run the test with anyio's pytest plugin, ``@pytest.mark.anyio``);
 - ``aep_server``: the same emulator served on a free port of 127.0.0.1, for code that makes
   its own HTTP connections; ``aep_server.base_url`` is its service root.
 
-The marker takes the seeded job count, fault rules and any ``EmulatorConfig`` field::
+The marker takes the seeded job count, fault rules and any ``EmulatorConfig`` field:
 
     @pytest.mark.aep_emulator(jobs=500, faults=[FaultRule(Fault.status(503), share=0.1)],
                               processing_after=0.1, finish_after=0.5)

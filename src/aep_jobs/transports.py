@@ -1,7 +1,8 @@
 """Transports that send the client's requests through another HTTP library than httpcore.
 
-:class:`AiohttpTransport` runs requests over aiohttp, on asyncio only. It needs the optional
-extra: ``pip install 'aep-jobs[aiohttp]'``. Pass it to the client::
+[`AiohttpTransport`][aep_jobs.transports.AiohttpTransport] runs requests over aiohttp, on
+asyncio only. It needs the optional extra: ``pip install 'aep-jobs[aiohttp]'``. Pass it to the
+client:
 
     async with ExportJobsClient(..., transport=AiohttpTransport()) as client:
         ...
@@ -50,7 +51,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     ``ConnectError`` and ``ConnectTimeout`` only when nothing was sent.
 
     The session is created on the first request, in that request's event loop, and closed
-    by :meth:`aclose`, which the client calls when it closes.
+    by [`aclose`][aep_jobs.transports.AiohttpTransport.aclose], which the client calls when it
+    closes.
 
     NOTE: aiohttp has no write timeout, so ``httpx.Timeout.write`` is ignored, and proxies
     from the environment (``HTTPS_PROXY``) are not used.

@@ -105,7 +105,10 @@ async def wait_for_job(
     raise_on_failure: bool,
     on_poll: Callable[[ExportJob], object] | None = None,
 ) -> ExportJob:
-    """Poll a job until it is finished, and return it; see [`ExportJobsClient.wait`][aep_jobs.ExportJobsClient.wait]."""
+    """Poll a job until it is finished, and return it.
+
+    See [`ExportJobsClient.wait`][aep_jobs.ExportJobsClient.wait].
+    """
     path_id = check_job_id(job_id)
     check_wait_arguments(timeout, poll_interval, max_poll_interval, on_poll)
     started = time.monotonic()
@@ -131,7 +134,7 @@ async def wait_for_job(
 class WaitResults:
     """Jobs waited for many at a time, each yielded as it finishes.
 
-    Use it as an async context manager, which owns the polling tasks::
+    Use it as an async context manager, which owns the polling tasks:
 
         async with client.wait_many(job_ids, max_concurrency=8) as finished:
             async for job in finished:

@@ -1,6 +1,6 @@
 """Many creates or cancels at once: bounded, paced by the server's 429s, one outcome per input.
 
-``ExportJobsClient.create_many`` and ``cancel_many`` call the functions here::
+``ExportJobsClient.create_many`` and ``cancel_many`` call the functions here:
 
     async with client.create_many(requests, max_concurrency=32) as outcomes:
         async for outcome in outcomes:
@@ -59,7 +59,10 @@ def create_many(
     retry: RetryPolicy | None = None,
     deadline: float | None = None,
 ) -> BulkRun[RequestT]:
-    """Create an export job for each request; see :meth:`ExportJobsClient.create_many`."""
+    """Create an export job for each request.
+
+    See [`ExportJobsClient.create_many`][aep_jobs.ExportJobsClient.create_many].
+    """
     check_limits(client, max_concurrency, max_per_second)
     _check_slack(reconcile_slack)
     policy = _bulk_policy(client, retry)
@@ -89,7 +92,10 @@ def cancel_many(
     retry: RetryPolicy | None = None,
     deadline: float | None = None,
 ) -> BulkRun[JobRefT]:
-    """Cancel each export job; see :meth:`ExportJobsClient.cancel_many`."""
+    """Cancel each export job.
+
+    See [`ExportJobsClient.cancel_many`][aep_jobs.ExportJobsClient.cancel_many].
+    """
     check_limits(client, max_concurrency, max_per_second)
     policy = _bulk_policy(client, retry)
     return BulkRun(

@@ -54,7 +54,7 @@ _MAX_PAUSE = 30.0
 class BulkRun(Generic[InputT]):
     """Sends one request per input, at most ``max_concurrency`` at a time, and yields outcomes.
 
-    Use it as an async context manager, and iterate over it inside the block::
+    Use it as an async context manager, and iterate over it inside the block:
 
         async with client.create_many(requests, max_concurrency=32) as outcomes:
             async for outcome in outcomes:

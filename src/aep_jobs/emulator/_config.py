@@ -14,8 +14,12 @@ from ._rate_limit import RateLimit
 
 __all__ = ["DEFAULT_ORG_ID", "CancelStyle", "EmulatorConfig"]
 
+#: The IMS organization id of the emulated organization unless ``EmulatorConfig.org_id`` sets
+#: another.
 DEFAULT_ORG_ID = "1BD6382559DF0C130A49422D@AdobeOrg"
 
+#: How the emulator responds to a cancel: ``"body"`` with 200 and a JSON body, ``"empty"``
+#: with 204 and no body.
 CancelStyle = Literal["body", "empty"]
 
 

@@ -26,7 +26,7 @@ IN_PROCESS_IMS_URL = f"http://127.0.0.1{IMS_TOKEN_ROUTE}"
 class Emulator:
     """An in-memory emulator of Adobe's ``/export/jobs`` API for one organisation.
 
-    Use it in-process through ``transport()``, or on a loopback socket with ``serve()``::
+    Use it in-process through ``transport()``, or on a loopback socket with ``serve()``:
 
         emulator = Emulator(EmulatorConfig(seed=7))
         emulator.seed(1_000)
@@ -35,7 +35,7 @@ class Emulator:
         ) as client:
             response = await client.get("/export/jobs", params={"limit": 100}, headers=...)
 
-    Faults are injected with rules, in-process and over a socket alike::
+    Faults are injected with rules, in-process and over a socket alike:
 
         rule = emulator.inject(FaultRule(Fault.status(503), method="GET", requests={2}))
 

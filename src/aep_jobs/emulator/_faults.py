@@ -33,6 +33,7 @@ __all__ = [
     "LostResponse",
 ]
 
+#: The fault kinds, each named after the ``Fault`` constructor that makes it.
 FaultKind = Literal[
     "status",
     "reset",

@@ -296,8 +296,6 @@ def serve(
 ) -> Iterator[EmulatorServer]:
     """Serve ``emulator`` over HTTP on loopback for the duration of a ``with`` block.
 
-    ::
-
         with serve(emulator) as server:
             httpx.get(f"{server.base_url}/export/jobs", headers=...)
 
