@@ -341,7 +341,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--rate-limit",
         type=_positive_float,
         metavar="RATE",
-        help="answer 429 beyond RATE requests per second per organization (default: no limit)",
+        help="respond 429 beyond RATE requests per second per organization (default: no limit)",
     )
     emulator.add_argument(
         "--burst",

@@ -226,7 +226,7 @@ class LiveCount:
 
     @property
     def count(self) -> int:
-        """How many have been counted."""
+        """The number counted so far."""
         return self._count
 
     @property

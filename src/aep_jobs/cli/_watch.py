@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 # Jobs still running that the live display lists; the others are counted on one line.
 _PENDING_SHOWN = 10
-# Jobs that did not succeed listed one a line on standard error, at most.
+# The maximum number of jobs that did not succeed to list on standard error, one a line.
 _FAILURES_SHOWN = 10
 
 
@@ -108,7 +108,7 @@ def _unique_ids(texts: list[str]) -> list[str]:
 
 
 class _WatchState:
-    """What is known of each watched job: its last poll, and how its wait ended.
+    """The state of each watched job: its last poll, and how its wait ended.
 
     The live display reads it from rich's refresh thread, so readers copy the dicts first.
     """
@@ -176,12 +176,12 @@ async def _watch_json_lines(
 ) -> None:
     """Write each finished job as a JSON line as it finishes; errors go to standard error."""
     out = sys.stdout.buffer
-    bar = _StderrBar(len(state.job_ids)) if _stderr_bar_wanted() else None
+    bar = _StderrBar(len(state.job_ids)) if _shows_stderr_bar() else None
 
     def on_job(job: ExportJob) -> None:
         state.finish(job)
         out.write(job_record(job, fields))
-        # Flushed at once, so that a reader of the pipe sees each job as it finishes.
+        # Flushed at once, so that a reader of the pipe gets each job as it finishes.
         out.flush()
         if bar is not None:
             bar.update(state)
@@ -200,7 +200,7 @@ async def _watch_json_lines(
     print(state.summary(), file=sys.stderr)
 
 
-def _stderr_bar_wanted() -> bool:
+def _shows_stderr_bar() -> bool:
     # Not drawn when standard output is the same terminal, where it would mix with the lines.
     return sys.stderr.isatty() and not sys.stdout.isatty() and has_rich()
 
