@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from aep_jobs import ENVIRONMENT_VARIABLES
-from aep_jobs.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, main
+from aep_jobs.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 
 VALID_BODY = {
     "destination": {"datasetId": "5b7c86968f7b6501e21ba9df"},
@@ -217,6 +217,8 @@ def test_verbose_logs_requests() -> None:
 
     assert result.returncode == 0
     assert "DEBUG aep_jobs: GET /data/core/ups/export/jobs/2 -> 200" in result.stderr
+    assert "httpcore" not in result.stderr
+    assert "asyncio" not in result.stderr
     assert "emulator-access-token" not in result.stderr
 
 
@@ -277,11 +279,13 @@ def test_emulator_command_serves_until_interrupted() -> None:
             )
         finally:
             process.send_signal(signal.SIGINT)
-            process.communicate(timeout=30)
+            rest, errors = process.communicate(timeout=30)
 
     assert lines[0] == "Emulator serving 25 jobs; press Ctrl-C to stop.\n"
     assert base_url.startswith("http://127.0.0.1:")
     assert settings["AEP_IMS_URL"].endswith("/ims/token/v3")
     assert response.status_code == 200
     assert len(response.json()["records"]) == 25
-    assert process.returncode == EXIT_INTERRUPTED
+    assert rest.endswith("Emulator stopped.\n")
+    assert errors == ""
+    assert process.returncode == EXIT_OK

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from aep_jobs.cli import EXIT_INTERRUPTED, EXIT_OK, _build_parser
+from aep_jobs.cli import EXIT_OK, EXIT_USAGE, _build_parser
 from aep_jobs.emulator import Emulator, EmulatorConfig
 from cli_helpers import COMMAND, run, served_emulator
 
@@ -101,6 +101,15 @@ def check_bulk_cancel(env: dict[str, str], emulator: Emulator) -> None:
 
 
 def check_emulator(env: dict[str, str], emulator: Emulator) -> None:
+    first_line, rest, returncode = stop_emulator_command(env, signal.SIGINT)
+
+    assert first_line == "Emulator serving 5 jobs; press Ctrl-C to stop.\n"
+    assert rest.endswith("Emulator stopped.\n")
+    assert returncode == EXIT_OK
+
+
+def stop_emulator_command(env: dict[str, str], signal_number: int) -> tuple[str, str, int]:
+    """Start ``aep-jobs emulator``, send it a signal once it serves, and return its output."""
     with subprocess.Popen(
         [COMMAND, "emulator", "--jobs", "5"],
         stdout=subprocess.PIPE,
@@ -110,11 +119,31 @@ def check_emulator(env: dict[str, str], emulator: Emulator) -> None:
     ) as process:
         assert process.stdout is not None
         first_line = process.stdout.readline()
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=30)
+        process.send_signal(signal_number)
+        rest, _ = process.communicate(timeout=30)
+    return first_line, rest, process.returncode
 
-    assert first_line == "Emulator serving 5 jobs; press Ctrl-C to stop.\n"
-    assert process.returncode == EXIT_INTERRUPTED
+
+def test_emulator_stops_on_sigterm() -> None:
+    with served_emulator() as (_, env):
+        first_line, rest, returncode = stop_emulator_command(env, signal.SIGTERM)
+
+    assert first_line.startswith("Emulator serving 5 jobs")
+    assert rest.endswith("Emulator stopped.\n")
+    assert returncode == EXIT_OK
+
+
+def test_argument_error_is_one_line() -> None:
+    result = subprocess.run(
+        [COMMAND, "list", "--limit", "-1"], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert result.returncode == EXIT_USAGE
+    assert result.stdout == ""
+    assert result.stderr == (
+        "aep-jobs: error: argument --limit: expected a positive integer, got '-1' "
+        "(see 'aep-jobs list --help')\n"
+    )
 
 
 CHECKS: dict[str, Callable[[dict[str, str], Emulator], None]] = {

@@ -122,6 +122,26 @@ def test_table_plain_when_piped() -> None:
     assert len(result.stdout.splitlines()) == 31
 
 
+def test_piped_table_keeps_every_column() -> None:
+    names = "id,status,errors,profiles,updated,type,merge-policy,schema,segments,dataset,created"
+    with served_emulator(jobs=5) as (_, env):
+        result = run("list", "--format", "table", "--fields", names, env=env)
+
+    lines = result.stdout.splitlines()
+    assert result.returncode == EXIT_OK
+    assert lines[0].split() == names.split(",")
+    assert all(re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", line) for line in lines[1:])
+
+
+def test_table_cut_visibly_on_narrow_terminal() -> None:
+    with served_emulator(jobs=5) as (_, env):
+        env["COLUMNS"] = "60"
+        result = run_on_terminal("list", env=env, stdout_on_terminal=True)
+
+    assert result.returncode == EXIT_OK
+    assert result.terminal.count("…") >= 5
+
+
 def test_no_color_honoured_on_terminal() -> None:
     with served_emulator(jobs=30) as (_, env):
         env["NO_COLOR"] = "1"
@@ -175,10 +195,14 @@ def test_watch_failed_job_exits_failed() -> None:
         )
 
     record = json.loads(result.stdout)
+    errors = result.stderr.splitlines()
     assert result.returncode == EXIT_FAILED
     assert record["id"] == ids[0]
     assert record["status"] == "FAILED"
     assert record["errors"]
+    assert errors[0].startswith(f"aep-jobs: error: export job {ids[0]} ended FAILED: ")
+    assert re.fullmatch(r"1 job in \d+\.\d s: 1 FAILED", errors[1])
+    assert len(errors) == 2
 
 
 def test_watch_unknown_job_reported_others_go_on() -> None:
@@ -188,9 +212,11 @@ def test_watch_unknown_job_reported_others_go_on() -> None:
 
     finished = [json.loads(line)["id"] for line in result.stdout.splitlines()]
     assert result.returncode == EXIT_FAILED
+    errors = result.stderr.splitlines()
     assert sorted(finished) == sorted(ids)
-    assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith("aep-jobs: error: get export job 987654 failed: ")
+    assert errors[0].startswith("aep-jobs: error: get export job 987654 failed: ")
+    assert re.fullmatch(r"3 jobs in \d+\.\d s: 2 SUCCEEDED, 1 not watched to the end", errors[1])
+    assert len(errors) == 2
 
 
 def test_watch_timeout_reports_last_status() -> None:

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from aep_jobs import ENVIRONMENT_VARIABLES
-from aep_jobs.cli import EXIT_INTERRUPTED, _build_parser
+from aep_jobs.cli import EXIT_OK, _build_parser
 from aep_jobs.config import ALLOW_INSECURE_HTTP_VARIABLE, API_KEY_ALIAS
 from cli_helpers import COMMAND, served_emulator
 
@@ -174,7 +174,7 @@ def run_session(where: str, line: str, expected: list[str], env: dict[str, str])
     assert [_PORT.sub(r"\1:PORT", text) for text in printed] == [
         _PORT.sub(r"\1:PORT", text) for text in expected
     ], f"{where}: the output differs from the one shown"
-    assert process.returncode == EXIT_INTERRUPTED
+    assert process.returncode == EXIT_OK
 
 
 def not_run_reason(line: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -72,7 +73,8 @@ async def test_wait_timeout_reports_status(client: ExportJobsClient) -> None:
 
     assert caught.value.job_id == str(created.id)
     assert caught.value.last_status in ("NEW", "PROCESSING")
-    assert str(caught.value).startswith(f"Export job {created.id} did not finish within ")
+    assert str(caught.value).startswith(f"Export job {created.id} did not finish within 0.")
+    assert re.search(r"within \d+\.\d s \(last seen (NEW|PROCESSING)\)", str(caught.value))
 
 
 async def test_wait_failed_job_returned() -> None:

@@ -1,7 +1,7 @@
 """Waiting for export jobs to finish: polling with backoff, alone or many at a time.
 
-Adobe documents no polling interval for export jobs. The defaults poll after 2 s, then wait
-1.5 times longer each time, up to 60 s between polls.
+Adobe documents no polling interval for export jobs. The first poll is sent at once, the
+second 2 s later by default, and each wait after that is 1.5 times longer, up to 60 s.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ __all__ = [
     "WaitTimeoutError",
 ]
 
-#: Seconds before the first poll.
+#: Seconds between the first and the second poll; the first is sent at once.
 DEFAULT_POLL_INTERVAL = 2.0
 #: The maximum wait between two polls, in seconds.
 DEFAULT_MAX_POLL_INTERVAL = 60.0
@@ -73,7 +73,7 @@ class WaitTimeoutError(AepJobsError):
         self.waited = waited
         seen = f"last seen {last_status}" if last_status else "no status seen yet"
         super().__init__(
-            f"Export job {job_id} did not finish within {waited:.0f} s ({seen}); wait longer, "
+            f"Export job {job_id} did not finish within {waited:.1f} s ({seen}); wait longer, "
             "or check the job in Adobe Experience Platform"
         )
 

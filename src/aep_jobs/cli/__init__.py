@@ -12,7 +12,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import anyio
 
@@ -54,9 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     arguments = parser.parse_args(argv)
     if arguments.verbose:
+        # The library's own records only: httpcore's and asyncio's DEBUG records would bury
+        # them, and they come through still at WARNING.
         logging.basicConfig(
-            level=logging.DEBUG, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+            level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        logging.getLogger("aep_jobs").setLevel(logging.DEBUG)
     try:
         return anyio.run(arguments.run, arguments)  # type: ignore[no-any-return]
     except ConfigurationError as error:
@@ -89,11 +92,19 @@ def print_error(error: BaseException | str) -> None:
     print(f"aep-jobs: error: {text}", file=sys.stderr)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like the command's other errors."""
+
+    def error(self, message: str) -> NoReturn:
+        print_error(f"{message} (see '{self.prog} --help')")
+        raise SystemExit(EXIT_USAGE)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     from . import _bulk, _commands, _demo, _emulator, _output, _watch
 
     env_names = ", ".join(ENVIRONMENT_VARIABLES.values())
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="aep-jobs",
         description="Drive Adobe Experience Platform export jobs, or try it on the emulator.",
         epilog=(
@@ -251,7 +262,8 @@ def _build_parser() -> argparse.ArgumentParser:
         type=_positive_float,
         default=DEFAULT_POLL_INTERVAL,
         metavar="SECONDS",
-        help="seconds before the first poll of a job; each wait after it is 1.5 times longer "
+        help="seconds between the first two polls of a job, the first being at once; each "
+        "wait after that is 1.5 times longer "
         f"(default {DEFAULT_POLL_INTERVAL:g})",
     )
     watch.add_argument(
@@ -278,7 +290,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="serve the API's emulator on loopback for your own manual tests",
         description=(
             "Serve the emulator of the export jobs API and of Adobe IMS's token endpoint on "
-            "127.0.0.1 until interrupted, and print the settings that point a client at it."
+            "127.0.0.1 until Ctrl-C or SIGTERM, and print the settings that point a client at it."
         ),
         epilog=_EXIT_CODES,
     )

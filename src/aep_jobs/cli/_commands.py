@@ -24,6 +24,7 @@ from ._output import (
     has_rich,
     job_record,
     live_count,
+    print_line,
     require_rich,
 )
 
@@ -108,10 +109,10 @@ async def _print_table(jobs: JobIterator[ExportJob], fields: tuple[str, ...]) ->
 
     console = Console()
     table = JobTable(fields)
-    console.print(table.header(), style="bold", markup=False, highlight=False, no_wrap=True)
+    print_line(console, table.header(), style="bold")
     with live_count(console, "jobs") as count:
         async for job in jobs:
-            console.print(table.styled_row(job), no_wrap=True, crop=True)
+            print_line(console, table.styled_row(job))
             count.add()
     if console.is_terminal:
         console.print(count.summary(), style="dim", highlight=False)

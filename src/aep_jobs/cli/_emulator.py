@@ -1,10 +1,13 @@
-"""The emulator command: the API's emulator served on loopback until interrupted."""
+"""The emulator command: the API's emulator served on loopback until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import signal
 import sys
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING
 
 import anyio
@@ -58,24 +61,47 @@ async def run_emulator(arguments: argparse.Namespace) -> int:
         server = server_context.__enter__()
     except (ValueError, OSError) as error:
         raise UsageError(f"cannot serve the emulator: {error}") from None
+    # Signals are received from before the first line is printed, so that a stop sent as soon
+    # as the settings appear is not lost.
     try:
-        print(f"Emulator serving {arguments.jobs:,} jobs; press Ctrl-C to stop.")
-        print(f"AEP_BASE_URL={server.base_url}")
-        print(f"AEP_IMS_URL={server.ims_url}")
-        print(f"AEP_ORG_ID={config.org_id}")
-        print("AEP_CLIENT_ID=any-client-id AEP_SANDBOX=prod AEP_ACCESS_TOKEN=any-token")
-        for rule in arguments.faults or ():
-            print(f"Fault: {rule.fault} on {rule.share:.1%} of the API's requests")
-        if rate_limit is not None:
-            print(
-                f"Rate limit: {rate_limit.per_second:g} requests per second, "
-                f"bursts of {rate_limit.burst}"
-            )
-        sys.stdout.flush()
-        await anyio.sleep_forever()
+        with _stop_signals() as wait_for_stop:
+            print(f"Emulator serving {arguments.jobs:,} jobs; press Ctrl-C to stop.")
+            print(f"AEP_BASE_URL={server.base_url}")
+            print(f"AEP_IMS_URL={server.ims_url}")
+            print(f"AEP_ORG_ID={config.org_id}")
+            print("AEP_CLIENT_ID=any-client-id AEP_SANDBOX=prod AEP_ACCESS_TOKEN=any-token")
+            for rule in arguments.faults or ():
+                print(f"Fault: {rule.fault} on {rule.share:.1%} of the API's requests")
+            if rate_limit is not None:
+                print(
+                    f"Rate limit: {rate_limit.per_second:g} requests per second, "
+                    f"bursts of {rate_limit.burst}"
+                )
+            sys.stdout.flush()
+            await wait_for_stop()
     finally:
         server_context.__exit__(None, None, None)
+    print("Emulator stopped.")
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[Callable[[], Awaitable[None]]]:
+    """Receive Ctrl-C and SIGTERM, the documented ways to stop the emulator, from now on.
+
+    Yield the function that waits for one of them.
+    """
+    if sys.platform == "win32":
+        # anyio receives no signals on Windows, so Ctrl-C interrupts the command instead.
+        yield anyio.sleep_forever
+        return
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+
+        async def wait_for_stop() -> None:
+            async for _ in signals:
+                return
+
+        yield wait_for_stop
 
 
 def parse_fault(text: str) -> FaultRule:

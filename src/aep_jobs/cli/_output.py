@@ -197,6 +197,22 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def print_line(console: Any, line: Any, style: str | None = None) -> None:
+    """Print one table line: cut with an ellipsis at a terminal's edge, and whole when piped."""
+    if console.is_terminal:
+        console.print(
+            line,
+            style=style,
+            markup=False,
+            highlight=False,
+            no_wrap=True,
+            overflow="ellipsis",
+            crop=True,
+        )
+    else:
+        console.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
 def job_record(job: ExportJob, names: Sequence[str] | None) -> bytes:
     """Encode a job as one JSON line: the API's whole job, or only the named fields."""
     if names is None:

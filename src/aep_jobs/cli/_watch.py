@@ -23,6 +23,7 @@ from ._output import (
     error_texts,
     has_rich,
     job_record,
+    print_line,
     require_rich,
 )
 
@@ -83,18 +84,27 @@ async def wait_and_summarize(
     with bar if bar is not None else contextlib.nullcontext():
         await _drain(results, on_job, on_error)
 
+    _print_unsucceeded(state, with_errors=True)
+    print(f"Finished {state.summary()}")
+    return EXIT_OK if state.all_succeeded() else EXIT_FAILED
+
+
+def _print_unsucceeded(state: _WatchState, *, with_errors: bool) -> None:
+    """List the jobs that ended other than SUCCEEDED on standard error, the first few only.
+
+    :param with_errors: list the jobs that could not be polled too, with their errors
+    """
     failures = [
         f"export job {job.id} ended {job.status}: {'; '.join(error_texts(job)) or 'no errors'}"
         for job in state.finished.values()
         if job.status != JobStatus.SUCCEEDED
     ]
-    failures += [str(error) for error in state.errors.values()]
+    if with_errors:
+        failures += [str(error) for error in state.errors.values()]
     for failure in failures[:_FAILURES_SHOWN]:
         print_error(failure)
     if len(failures) > _FAILURES_SHOWN:
         print_error(f"{len(failures) - _FAILURES_SHOWN} more jobs did not succeed")
-    print(f"Finished {state.summary()}")
-    return EXIT_OK if state.all_succeeded() else EXIT_FAILED
 
 
 def _unique_ids(texts: list[str]) -> list[str]:
@@ -192,12 +202,14 @@ async def _watch_json_lines(
         if bar is not None:
             bar.update(state)
 
-    if bar is None:
+    with bar if bar is not None else contextlib.nullcontext():
         await _drain(results, on_job, on_error)
-        return
-    with bar:
-        await _drain(results, on_job, on_error)
-    print(state.summary(), file=sys.stderr)
+    # The errors were printed as they came. A failure is explained even when piped, so that
+    # the exit code 1 never comes alone.
+    if not state.all_succeeded():
+        _print_unsucceeded(state, with_errors=False)
+    if bar is not None or not state.all_succeeded():
+        print(state.summary(), file=sys.stderr)
 
 
 def _shows_stderr_bar() -> bool:
@@ -254,7 +266,7 @@ async def _watch_live(results: WaitResults, state: _WatchState, fields: tuple[st
 
     def on_job(job: ExportJob) -> None:
         state.finish(job)
-        console.print(table.styled_row(job), no_wrap=True, crop=True)
+        print_line(console, table.styled_row(job))
         bar.update(bar.task_ids[0], completed=state.done, failed=state.not_succeeded())
 
     def on_error(error: AepJobsError) -> None:
@@ -262,7 +274,7 @@ async def _watch_live(results: WaitResults, state: _WatchState, fields: tuple[st
         print_error(error)
         bar.update(bar.task_ids[0], completed=state.done, failed=state.not_succeeded())
 
-    console.print(table.header(), style="bold", markup=False, highlight=False, no_wrap=True)
+    print_line(console, table.header(), style="bold")
     # Standard error is shown above the live display only when it is the terminal too.
     with Live(
         view,
