@@ -270,3 +270,34 @@ def test_concurrency_past_pool_rejected(tmp_path: Path, capsys: pytest.CaptureFi
     assert "expected at most 100, the connections of a client, got '101'" in (
         capsys.readouterr().err
     )
+
+
+class ResettingEmulator(Emulator):
+    """An emulator that drops the connection of its second create before processing it."""
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        super().__init__(config)
+        self.inject(FaultRule(Fault.reset(), method="POST", requests={2}))
+
+
+def test_reconciled_not_created_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(emulator_package, "Emulator", ResettingEmulator)
+    segments = tmp_path / "segments.txt"
+    segments.write_text("seg-0\nseg-1\nseg-2\n")
+    report = tmp_path / "report.jsonl"
+
+    arguments = ["bulk-create", "--emulator", "--file", str(segments), "--dataset-id", "ds"]
+    arguments += ["--max-concurrency", "1", "--reconcile", "--report", str(report)]
+    code = main(arguments)
+
+    err = capsys.readouterr().err
+    by_index = {line["index"]: line for line in read_report(report)}
+    assert code == EXIT_FAILED
+    assert by_index[1]["status"] == "not_created"
+    assert by_index[1]["reconciled"] is True
+    assert (
+        "aep-jobs: not_created: input 1 (seg-1): the listing shows no such job, "
+        "so it can be created again; " in err
+    )

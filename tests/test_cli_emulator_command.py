@@ -107,3 +107,12 @@ def test_bad_fault_exits_usage(text: str, message: str, capsys: pytest.CaptureFi
 
     assert caught.value.code == EXIT_USAGE
     assert message in capsys.readouterr().err
+
+
+def test_burst_needs_rate_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["emulator", "--burst", "5"])
+
+    assert code == EXIT_USAGE
+    assert capsys.readouterr().err == (
+        "aep-jobs: error: --burst needs --rate-limit RATE, the rate that refills the burst\n"
+    )

@@ -11,7 +11,7 @@ from typing import IO, Any, TypeVar
 import msgspec
 
 from .._validation import check_job_id
-from ..bulk import BulkOutcome, BulkProgress, BulkRun
+from ..bulk import BulkOutcome, BulkProgress, BulkRun, OutcomeStatus
 from ..errors import RequestValidationError
 from ..models import Destination, ExportFilter, ExportJobRequest, SchemaRef, SegmentFilter
 from . import EXIT_FAILED, EXIT_OK, UsageError
@@ -132,9 +132,14 @@ def _summarize(
 ) -> int:
     """Print the first failures and a summary line, and return the exit code."""
     for outcome in sorted(failures, key=lambda outcome: outcome.index)[:_FAILURES_SHOWN]:
+        error = " ".join(str(outcome.error).split())
+        if outcome.status is OutcomeStatus.NOT_CREATED:
+            # The error kept is the one that left the create unknown, and it advises listing
+            # the jobs first: say that the listing was done.
+            error = f"the listing shows no such job, so it can be created again; {error}"
         print(
             f"aep-jobs: {outcome.status.value}: input {outcome.index} "
-            f"({describe(outcome.input)}): {' '.join(str(outcome.error).split())}",
+            f"({describe(outcome.input)}): {error}",
             file=sys.stderr,
         )
     if len(failures) > _FAILURES_SHOWN:

@@ -40,6 +40,8 @@ async def run_emulator(arguments: argparse.Namespace) -> int:
 
     try:
         rate_limit = None
+        if arguments.burst is not None and arguments.rate_limit is None:
+            raise UsageError("--burst needs --rate-limit RATE, the rate that refills the burst")
         if arguments.rate_limit is not None:
             burst = arguments.burst or max(1, math.ceil(arguments.rate_limit))
             rate_limit = RateLimit(per_second=arguments.rate_limit, burst=burst)
