@@ -91,8 +91,10 @@ def test_create_invalid_body_names_field(
 
     err = capsys.readouterr().err
     assert code == EXIT_USAGE
-    assert "destination" in err
-    assert "is required" in err
+    assert err == (
+        f"aep-jobs: error: the body in {str(body)!r} is invalid: "
+        "Missing destination: the field is required\n"
+    )
 
 
 def test_create_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

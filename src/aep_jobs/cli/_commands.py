@@ -13,7 +13,7 @@ import msgspec
 from .._validation import check_job_id, parse_export_request
 from ..client import ExportJobsClient
 from ..config import DEFAULT_PAGE_SIZE
-from ..errors import AepJobsError
+from ..errors import AepJobsError, RequestValidationError
 from ..models import ExportJob
 from ..pagination import JobIterator
 from . import EXIT_FAILED, EXIT_OK, UsageError, print_error
@@ -137,7 +137,11 @@ async def run_create(arguments: argparse.Namespace) -> int:
             raise UsageError(
                 f"cannot read the body file {arguments.file!r}: {error.strerror}"
             ) from None
-    request = parse_export_request(body)
+    try:
+        request = parse_export_request(body)
+    except RequestValidationError as error:
+        source = "standard input" if arguments.file == "-" else repr(arguments.file)
+        raise UsageError(f"the body in {source} is invalid: {error}") from None
 
     async with open_client(arguments) as client:
         job = await client.create(request, profile_instance_id=arguments.profile_instance_id)
