@@ -7,6 +7,7 @@ import contextlib
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import tempfile
@@ -130,3 +131,47 @@ def _read_until_closed(controller: int, process: subprocess.Popen[bytes], timeou
     finally:
         os.close(controller)
     return b"".join(chunks)
+
+
+@dataclass
+class EmulatorCommand:
+    """A run of ``aep-jobs emulator``: the lines it printed first and, once stopped, the rest."""
+
+    lines: list[str]
+    rest: str = ""
+    errors: str = ""
+    returncode: int | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The service root printed on the second line."""
+        return self.lines[1].strip().removeprefix("AEP_BASE_URL=")
+
+
+@contextlib.contextmanager
+def emulator_command(
+    *arguments: str,
+    lines: int = 5,
+    env: dict[str, str] | None = None,
+    stop: int = signal.SIGINT,
+    command: tuple[str, ...] = (COMMAND,),
+) -> Iterator[EmulatorCommand]:
+    """Run ``aep-jobs emulator`` with ``arguments``, read its first ``lines``, and yield.
+
+    Leaving the block sends ``stop`` and records the rest of the output and the exit code.
+    """
+    with subprocess.Popen(
+        [*command, "emulator", *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as process:
+        assert process.stdout is not None
+        run = EmulatorCommand([process.stdout.readline() for _ in range(lines)])
+        try:
+            yield run
+        finally:
+            process.send_signal(stop)
+            run.rest, run.errors = process.communicate(timeout=30)
+            run.returncode = process.returncode

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from aep_jobs import ENVIRONMENT_VARIABLES
 from aep_jobs.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from cli_helpers import emulator_command
 
 VALID_BODY = {
     "destination": {"datasetId": "5b7c86968f7b6501e21ba9df"},
@@ -257,37 +257,26 @@ def test_config_file_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_emulator_command_serves_until_interrupted() -> None:
-    with subprocess.Popen(
-        [sys.executable, "-m", "aep_jobs", "emulator", "--jobs", "25"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
-        try:
-            assert process.stdout is not None
-            lines = [process.stdout.readline() for _ in range(5)]
-            settings = dict(line.strip().split("=", 1) for line in lines[1:4])
-            base_url = settings["AEP_BASE_URL"]
-            response = httpx.get(
-                f"{base_url}/export/jobs",
-                params={"limit": "100"},
-                headers={
-                    "authorization": "Bearer any-token",
-                    "x-api-key": "any-client-id",
-                    "x-gw-ims-org-id": settings["AEP_ORG_ID"],
-                    "x-sandbox-name": "prod",
-                },
-                timeout=10,
-            )
-        finally:
-            process.send_signal(signal.SIGINT)
-            rest, errors = process.communicate(timeout=30)
+    module_command = (sys.executable, "-m", "aep_jobs")
+    with emulator_command("--jobs", "25", command=module_command) as run:
+        settings = dict(line.strip().split("=", 1) for line in run.lines[1:4])
+        response = httpx.get(
+            f"{run.base_url}/export/jobs",
+            params={"limit": "100"},
+            headers={
+                "authorization": "Bearer any-token",
+                "x-api-key": "any-client-id",
+                "x-gw-ims-org-id": settings["AEP_ORG_ID"],
+                "x-sandbox-name": "prod",
+            },
+            timeout=10,
+        )
 
-    assert lines[0] == "Emulator serving 25 jobs; press Ctrl-C to stop.\n"
-    assert base_url.startswith("http://127.0.0.1:")
+    assert run.lines[0] == "Emulator serving 25 jobs; press Ctrl-C to stop.\n"
+    assert run.base_url.startswith("http://127.0.0.1:")
     assert settings["AEP_IMS_URL"].endswith("/ims/token/v3")
     assert response.status_code == 200
     assert len(response.json()["records"]) == 25
-    assert rest.endswith("Emulator stopped.\n")
-    assert errors == ""
-    assert process.returncode == EXIT_OK
+    assert run.rest.endswith("Emulator stopped.\n")
+    assert run.errors == ""
+    assert run.returncode == EXIT_OK

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import httpx
 import pytest
 
 from aep_jobs.cli import EXIT_USAGE, main
 from aep_jobs.cli._emulator import _FAULT_KINDS, parse_fault
-from cli_helpers import COMMAND
+from cli_helpers import emulator_command
 
 HEADERS = {
     "authorization": "Bearer any-token",
@@ -22,46 +17,23 @@ HEADERS = {
 }
 
 
-@contextmanager
-def emulator_command(*options: str, extra_lines: int = 1) -> Iterator[tuple[str, list[str]]]:
-    """Run ``aep-jobs emulator`` and yield its service root and the lines it printed first.
-
-    :param extra_lines: lines printed after the five settings lines, one per fault and one
-        for a rate limit
-    """
-    with subprocess.Popen(
-        [COMMAND, "emulator", "--jobs", "5", *options],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
-        try:
-            assert process.stdout is not None
-            lines = [process.stdout.readline() for _ in range(5 + extra_lines)]
-            base_url = lines[1].strip().removeprefix("AEP_BASE_URL=")
-            yield base_url, lines
-        finally:
-            process.send_signal(signal.SIGINT)
-            process.communicate(timeout=30)
-
-
 def test_fault_share_one_answers_every_request() -> None:
-    with emulator_command("--fault", "503@1") as (base_url, lines):
-        response = httpx.get(f"{base_url}/export/jobs", headers=HEADERS, timeout=10)
+    with emulator_command("--jobs", "5", "--fault", "503@1", lines=6) as run:
+        response = httpx.get(f"{run.base_url}/export/jobs", headers=HEADERS, timeout=10)
 
-    assert lines[5] == "Fault: status 503 with Retry-After 1 on 100.0% of the API's requests\n"
+    assert run.lines[5] == "Fault: status 503 with Retry-After 1 on 100.0% of the API's requests\n"
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
 
 
 def test_rate_limit_answers_429_past_burst() -> None:
-    with emulator_command("--rate-limit", "0.5", "--burst", "2") as (base_url, lines):
+    with emulator_command("--jobs", "5", "--rate-limit", "0.5", "--burst", "2", lines=6) as run:
         statuses = [
-            httpx.get(f"{base_url}/export/jobs", headers=HEADERS, timeout=10).status_code
+            httpx.get(f"{run.base_url}/export/jobs", headers=HEADERS, timeout=10).status_code
             for _ in range(3)
         ]
 
-    assert lines[5] == "Rate limit: 0.5 requests per second, bursts of 2\n"
+    assert run.lines[5] == "Rate limit: 0.5 requests per second, bursts of 2\n"
     assert statuses == [200, 200, 429]
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from aep_jobs.cli import EXIT_OK, EXIT_USAGE, _build_parser
 from aep_jobs.emulator import Emulator, EmulatorConfig
-from cli_helpers import COMMAND, run, served_emulator
+from cli_helpers import COMMAND, emulator_command, run, served_emulator
 
 BODY = json.dumps(
     {
@@ -101,36 +101,21 @@ def check_bulk_cancel(env: dict[str, str], emulator: Emulator) -> None:
 
 
 def check_emulator(env: dict[str, str], emulator: Emulator) -> None:
-    first_line, rest, returncode = stop_emulator_command(env, signal.SIGINT)
+    with emulator_command("--jobs", "5", lines=1, env=env) as run:
+        pass
 
-    assert first_line == "Emulator serving 5 jobs; press Ctrl-C to stop.\n"
-    assert rest.endswith("Emulator stopped.\n")
-    assert returncode == EXIT_OK
-
-
-def stop_emulator_command(env: dict[str, str], signal_number: int) -> tuple[str, str, int]:
-    """Start ``aep-jobs emulator``, send it a signal once it serves, and return its output."""
-    with subprocess.Popen(
-        [COMMAND, "emulator", "--jobs", "5"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    ) as process:
-        assert process.stdout is not None
-        first_line = process.stdout.readline()
-        process.send_signal(signal_number)
-        rest, _ = process.communicate(timeout=30)
-    return first_line, rest, process.returncode
+    assert run.lines == ["Emulator serving 5 jobs; press Ctrl-C to stop.\n"]
+    assert run.rest.endswith("Emulator stopped.\n")
+    assert run.returncode == EXIT_OK
 
 
 def test_emulator_stops_on_sigterm() -> None:
-    with served_emulator() as (_, env):
-        first_line, rest, returncode = stop_emulator_command(env, signal.SIGTERM)
+    with emulator_command("--jobs", "5", lines=1, stop=signal.SIGTERM) as run:
+        pass
 
-    assert first_line.startswith("Emulator serving 5 jobs")
-    assert rest.endswith("Emulator stopped.\n")
-    assert returncode == EXIT_OK
+    assert run.lines == ["Emulator serving 5 jobs; press Ctrl-C to stop.\n"]
+    assert run.rest.endswith("Emulator stopped.\n")
+    assert run.returncode == EXIT_OK
 
 
 def test_argument_error_is_one_line() -> None:

@@ -24,7 +24,6 @@ import argparse
 import os
 import re
 import shlex
-import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ import pytest
 from aep_jobs import ENVIRONMENT_VARIABLES
 from aep_jobs.cli import EXIT_OK, _build_parser
 from aep_jobs.config import ALLOW_INSECURE_HTTP_VARIABLE, API_KEY_ALIAS
-from cli_helpers import COMMAND, served_emulator
+from cli_helpers import COMMAND, emulator_command, served_emulator
 
 ROOT = Path(__file__).resolve().parents[1]
 SHELL_INFO_STRINGS = frozenset({"console", "shell", "sh", "bash"})
@@ -157,24 +156,13 @@ def run_session(where: str, line: str, expected: list[str], env: dict[str, str])
     assert arguments[:2] == ["aep-jobs", "emulator"], (
         f"{where}: only the emulator runs as a session"
     )
-    with subprocess.Popen(
-        [COMMAND, *arguments[1:], "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    ) as process:
-        try:
-            assert process.stdout is not None
-            printed = [process.stdout.readline().rstrip("\n") for _ in expected]
-        finally:
-            process.send_signal(signal.SIGINT)
-            process.communicate(timeout=30)
+    with emulator_command(*arguments[2:], "--port", "0", lines=len(expected), env=env) as run:
+        printed = [text.rstrip("\n") for text in run.lines]
 
     assert [_PORT.sub(r"\1:PORT", text) for text in printed] == [
         _PORT.sub(r"\1:PORT", text) for text in expected
     ], f"{where}: the output differs from the one shown"
-    assert process.returncode == EXIT_OK
+    assert run.returncode == EXIT_OK
 
 
 def not_run_reason(line: str) -> str | None:
