@@ -9,7 +9,7 @@ the line of its opening fence. Each line of such a block is one of:
   127.0.0.1, and must exit with 0 and write something;
 - a ``$ aep-jobs emulator`` line followed by its output: the command runs, and the lines it
   prints must match the ones shown, port numbers aside;
-- ``export`` and ``unset``: every AEP_* name must be a setting the client reads; the values
+- ``export`` and ``unset``: every AEP_* name must be a setting the client reads. The values
   are not applied, because the test's settings already point at the emulator;
 - an install or test-suite command, listed in ``NOT_RUN`` with the reason.
 
