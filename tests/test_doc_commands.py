@@ -13,7 +13,7 @@ the line of its opening fence. Each line of such a block is one of:
   are not applied, because the test's settings already point at the emulator;
 - an install or test-suite command, listed in ``NOT_RUN`` with the reason.
 
-A line that is none of these fails the test, so a new kind of example cannot go unchecked.
+Any other line fails the test, so a new kind of example cannot go unchecked.
 A ``text`` block whose lines start with ``aep-jobs`` is a synopsis: its commands and every
 ``--option`` it names must exist in the parser.
 """

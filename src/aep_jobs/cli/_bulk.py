@@ -134,8 +134,8 @@ def _summarize(
     for outcome in sorted(failures, key=lambda outcome: outcome.index)[:_FAILURES_SHOWN]:
         error = " ".join(str(outcome.error).split())
         if outcome.status is OutcomeStatus.NOT_CREATED:
-            # The error kept is the one that left the create unknown, and it advises listing
-            # the jobs first: say that the listing was done.
+            # The kept error is the one that left the create unknown. It advises listing the
+            # jobs first, so the message states that reconciliation already listed them.
             error = f"the listing shows no such job, so it can be created again; {error}"
         print(
             f"aep-jobs: {outcome.status.value}: input {outcome.index} "

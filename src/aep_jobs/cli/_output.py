@@ -241,11 +241,6 @@ class LiveCount:
         self._redrawn = self._started
 
     @property
-    def count(self) -> int:
-        """The number counted so far."""
-        return self._count
-
-    @property
     def elapsed(self) -> float:
         """Seconds since the count started."""
         return time.monotonic() - self._started
